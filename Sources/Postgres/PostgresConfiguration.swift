@@ -1,0 +1,99 @@
+import CLibPQ
+
+/// How to reach PostgreSQL: a libpq connection string plus a few defaults of our own.
+///
+/// The string is a `postgresql://` URL or a `key=value` string; libpq parses it, so every libpq
+/// parameter passes through (`sslmode`, `sslrootcert`, `sslcert`, `sslkey`, `connect_timeout`,
+/// `target_session_attrs`, several hosts, …). The password is kept only in the parsed parameters
+/// handed to libpq and never appears in `description`.
+public struct PostgresConfiguration: Sendable, CustomStringConvertible {
+    /// The parsed parameters with values, in libpq's order.
+    public private(set) var parameters: [(keyword: String, value: String)]
+    /// Used when the string names no `application_name`.
+    public var applicationName = "research-store"
+    /// Used when the string names no `connect_timeout`.
+    public var connectTimeoutSeconds = 5
+    /// Server-side backstop for runaway statements, sent in the startup packet. Leave `nil` behind
+    /// a pooler that rejects startup options and set it on the role instead.
+    public var statementTimeout: Duration?
+    /// Prepare each distinct statement once per connection. Must be off behind a
+    /// transaction-mode pooler such as PgBouncer, where a connection's statements are not ours.
+    public var usePreparedStatements = false
+
+    /// Parses `connectionString`; throws `invalidConfiguration` without echoing the string.
+    public init(connectionString: String) throws {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(connectionString, &errorMessage) else {
+            var reason = "the connection string could not be parsed"
+            if let errorMessage {
+                let text = String(cString: errorMessage)
+                PQfreemem(errorMessage)
+                // Only libpq's "invalid connection option" message is safe to repeat: it names a keyword.
+                if text.hasPrefix("invalid connection option") { reason = text.trimmingTrailingNewlines() }
+            }
+            throw PostgresError(code: .invalidConfiguration, message: reason)
+        }
+        defer { PQconninfoFree(options) }
+        var parsed: [(keyword: String, value: String)] = []
+        var option = options
+        while let keyword = option.pointee.keyword {
+            if let value = option.pointee.val {
+                parsed.append((String(cString: keyword), String(cString: value)))
+            }
+            option += 1
+        }
+        parameters = parsed
+    }
+
+    /// The value of one parameter, if the string set it.
+    public func value(of keyword: String) -> String? {
+        parameters.first { $0.keyword == keyword }?.value
+    }
+
+    /// The keyword/value pairs given to `PQconnectdbParams`: the parsed ones plus our defaults.
+    var connectParameters: [(keyword: String, value: String)] {
+        var result = parameters
+        if value(of: "application_name") == nil {
+            result.append(("fallback_application_name", applicationName))
+        }
+        if value(of: "connect_timeout") == nil {
+            result.append(("connect_timeout", String(connectTimeoutSeconds)))
+        }
+        if let statementTimeout {
+            let milliseconds = statementTimeout.components.seconds * 1000
+                + statementTimeout.components.attoseconds / 1_000_000_000_000_000
+            let setting = "-c statement_timeout=\(milliseconds)"
+            if let index = result.firstIndex(where: { $0.keyword == "options" }) {
+                result[index].value += " " + setting
+            } else {
+                result.append(("options", setting))
+            }
+        }
+        return result
+    }
+
+    /// The parameters without secrets, for logs: `host=… port=… dbname=… user=… sslmode=…`.
+    public var description: String {
+        let secret: Set<String> = ["password", "sslpassword"]
+        return parameters
+            .filter { !secret.contains($0.keyword) }
+            .map { "\($0.keyword)=\($0.value)" }
+            .joined(separator: " ")
+    }
+
+    /// True when every host is a Unix socket folder or a loopback address.
+    public var isLocal: Bool {
+        let hosts = (value(of: "hostaddr") ?? value(of: "host") ?? "").split(separator: ",")
+        return hosts.allSatisfy { host in
+            host.hasPrefix("/") || host == "localhost" || host.hasPrefix("127.") || host == "::1"
+        }
+    }
+}
+
+extension String {
+    func trimmingTrailingNewlines() -> String {
+        var text = self
+        while text.last?.isNewline == true { text.removeLast() }
+        return text
+    }
+}

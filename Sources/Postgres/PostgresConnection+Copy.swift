@@ -1,0 +1,102 @@
+import CLibPQ
+
+extension PostgresConnection {
+    /// Bulk-loads rows with `COPY table (columns) FROM STDIN` (text format).
+    ///
+    /// `writeRows` runs on the connection's thread and streams rows through the writer, which
+    /// sends them in 64 KiB chunks, so memory stays flat however many rows there are. If it throws,
+    /// or the task is cancelled, the COPY is aborted and nothing is inserted. Returns the number of
+    /// rows PostgreSQL copied (outside a transaction, committed).
+    public func copyFrom(
+        table: String, columns: [String], writeRows: @escaping @Sendable (PostgresCopyWriter) throws -> Void
+    ) async throws -> Int {
+        let columnList = columns.map(PostgresQuery.quoteIdentifier).joined(separator: ", ")
+        let statement = "COPY \(PostgresQuery.quoteIdentifier(table)) (\(columnList)) FROM STDIN"
+        return try await runCancellable { try self.blockingCopy(statement: statement, writeRows: writeRows) }
+    }
+
+    private func blockingCopy(statement: String, writeRows: (PostgresCopyWriter) throws -> Void) throws -> Int {
+        let handle = try liveHandle()
+        guard let start = PQexec(handle, statement) else { throw connectionError(handle) }
+        guard PQresultStatus(start) == PGRES_COPY_IN else {
+            defer { PQclear(start) }
+            throw error(from: start, handle: handle)
+        }
+        PQclear(start)
+
+        let writer = PostgresCopyWriter { [self] chunk in
+            if isCancellationRequested { throw CancellationError() }
+            let sent = chunk.withUnsafeBufferPointer { buffer in
+                PQputCopyData(handle, UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(buffer.count))
+            }
+            guard sent == 1 else { throw connectionError(handle) }
+        }
+        var failure: (any Error)?
+        do {
+            try writeRows(writer)
+            try writer.flush()
+        } catch {
+            failure = error
+        }
+        guard PQputCopyEnd(handle, failure == nil ? nil : "aborted by the client") == 1 else {
+            throw connectionError(handle)
+        }
+        var copied = 0
+        var serverError: PostgresError?
+        while let result = PQgetResult(handle) {
+            defer { PQclear(result) }
+            if PQresultStatus(result) == PGRES_COMMAND_OK {
+                copied = Int(String(cString: PQcmdTuples(result))) ?? 0
+            } else {
+                serverError = error(from: result, handle: handle)
+            }
+        }
+        if let failure { throw failure }
+        if var serverError {
+            if serverError.code == .server { serverError.code = .copyFailed }
+            throw serverError
+        }
+        return copied
+    }
+}
+
+/// Streams rows in COPY's text format: tab-separated, `\N` for NULL, backslash escapes.
+public final class PostgresCopyWriter {
+    private var buffer: [UInt8] = []
+    private let send: ([UInt8]) throws -> Void
+    static let chunkSize = 64 * 1024
+
+    init(send: @escaping ([UInt8]) throws -> Void) {
+        self.send = send
+        buffer.reserveCapacity(Self.chunkSize + 4096)
+    }
+
+    /// Appends one row; `nil` is SQL NULL. Values are text as PostgreSQL would read them
+    /// (`uuid`, ISO 8601 timestamps, JSON text, numbers).
+    public func appendRow(_ fields: [String?]) throws {
+        for (index, field) in fields.enumerated() {
+            if index > 0 { buffer.append(UInt8(ascii: "\t")) }
+            guard let field else {
+                buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "N")])
+                continue
+            }
+            for byte in field.utf8 {
+                switch byte {
+                case UInt8(ascii: "\\"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+                case UInt8(ascii: "\n"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+                case UInt8(ascii: "\r"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+                case UInt8(ascii: "\t"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+                default: buffer.append(byte)
+                }
+            }
+        }
+        buffer.append(UInt8(ascii: "\n"))
+        if buffer.count >= Self.chunkSize { try flush() }
+    }
+
+    func flush() throws {
+        guard !buffer.isEmpty else { return }
+        try send(buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+}

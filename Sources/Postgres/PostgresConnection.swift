@@ -1,0 +1,272 @@
+import CLibPQ
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One libpq connection.
+///
+/// Every blocking libpq call runs on the `BlockingExecutor`, never on the cooperative pool.
+/// libpq forbids using one connection from two threads at once; the pool makes that structural:
+/// only the holder of a lease calls a connection, and each call awaits the previous one.
+public final class PostgresConnection: @unchecked Sendable {
+    // Safety of @unchecked Sendable: `handle` and `preparedStatements` are touched only by the
+    // lease holder's calls, which run one at a time on the executor (or in deinit, when nothing
+    // else holds the object). `cancellation` is behind a Mutex because a cancelling task touches
+    // it from another thread.
+    private var handle: OpaquePointer?
+    private var preparedStatements: [String: String] = [:]
+    private let cancellation = Mutex(CancellationState())
+    private let noticeReceiver: NoticeReceiver
+
+    let executor: BlockingExecutor
+    let configuration: PostgresConfiguration
+    /// The logger this connection reports notices and failures to.
+    public let logger: Logger
+    /// When the connection was opened, for the pool's maximum lifetime.
+    public let openedAt: ContinuousClock.Instant
+
+    struct CancellationState {
+        var cancelHandle: UnsafeHandle?
+        var running = false
+        var requested = false
+    }
+
+    private init(handle: OpaquePointer, configuration: PostgresConfiguration, executor: BlockingExecutor, logger: Logger) {
+        self.handle = handle
+        self.configuration = configuration
+        self.executor = executor
+        self.logger = logger
+        self.openedAt = .now
+        self.noticeReceiver = NoticeReceiver(logger: logger)
+        PQsetNoticeReceiver(handle, noticeReceiverCallback, Unmanaged.passUnretained(noticeReceiver).toOpaque())
+        let cancelHandle = PQgetCancel(handle).map { UnsafeHandle(pointer: $0) }
+        cancellation.withLock { $0.cancelHandle = cancelHandle }
+    }
+
+    deinit {
+        // A connection should be closed with `close()`; finish it here so nothing leaks if not.
+        if let handle { finish(handle) }
+    }
+
+    /// Opens a connection. On failure the half-open libpq connection is finished and a
+    /// `connectionFailed` error says why (libpq's message names host, port and user, never the password).
+    public static func connect(
+        configuration: PostgresConfiguration, executor: BlockingExecutor, logger: Logger
+    ) async throws -> PostgresConnection {
+        let parameters = configuration.connectParameters
+        return try await executor.run {
+            let handle = try withCStringArrays(parameters) { keywords, values in
+                guard let handle = PQconnectdbParams(keywords, values, 0) else {
+                    throw PostgresError(code: .connectionFailed, message: "libpq could not allocate a connection")
+                }
+                return UnsafeHandle(pointer: handle)
+            }
+            guard PQstatus(handle.pointer) == CONNECTION_OK else {
+                let message = String(cString: PQerrorMessage(handle.pointer)).trimmingTrailingNewlines()
+                PQfinish(handle.pointer)
+                throw PostgresError(code: .connectionFailed, message: message)
+            }
+            return PostgresConnection(
+                handle: handle.pointer, configuration: configuration, executor: executor, logger: logger)
+        }
+    }
+
+    /// Closes the connection. Safe to call twice.
+    public func close() async {
+        guard let handle else { return }
+        self.handle = nil
+        let unsafe = UnsafeHandle(pointer: handle)
+        do {
+            try await executor.run { self.finish(unsafe.pointer) }
+        } catch {
+            finish(handle)  // the executor is gone: finish on this thread, it does not block for long
+        }
+    }
+
+    private func finish(_ handle: OpaquePointer) {
+        cancellation.withLock { state in
+            if let cancelHandle = state.cancelHandle { PQfreeCancel(cancelHandle.pointer) }
+            state.cancelHandle = nil
+        }
+        PQfinish(handle)
+    }
+
+    // MARK: - Health, for the pool
+
+    /// True when the connection is open and no transaction is open or failed: safe to lend again.
+    public var isReusable: Bool {
+        guard let handle else { return false }
+        return PQstatus(handle) == CONNECTION_OK && PQtransactionStatus(handle) == PQTRANS_IDLE
+    }
+
+    /// A non-blocking check of an idle connection: an idle connection has nothing to read, so
+    /// readable input means the server said goodbye (restart, `pg_terminate_backend`) or the socket closed.
+    public func looksAliveWhileIdle() -> Bool {
+        guard let handle, PQstatus(handle) == CONNECTION_OK else { return false }
+        let socket = PQsocket(handle)
+        guard socket >= 0 else { return false }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        let ready = poll(&descriptor, 1, 0)
+        return ready == 0
+    }
+
+    // MARK: - Queries
+
+    /// Runs one statement and returns its rows. Returns only after PostgreSQL's ReadyForQuery,
+    /// so an implicit transaction has committed when this returns.
+    @discardableResult
+    public func query(_ query: PostgresQuery) async throws -> PostgresRows {
+        try await runCancellable { try self.blockingQuery(query) }
+    }
+
+    /// Runs a statement that must not be interrupted by task cancellation (`COMMIT`, `ROLLBACK`).
+    func queryIgnoringCancellation(_ query: PostgresQuery) async throws {
+        _ = try await executor.run { try self.blockingQuery(query) }
+    }
+
+    func blockingQuery(_ query: PostgresQuery) throws -> PostgresRows {
+        let handle = try liveHandle()
+        if configuration.usePreparedStatements {
+            let name = try preparedStatementName(for: query, handle: handle)
+            return try consume(
+                query.bindings.withCArrays { count, _, values, lengths, formats in
+                    PQexecPrepared(handle, name, count, values, lengths, formats, 1)
+                }, handle: handle)
+        }
+        return try consume(
+            query.bindings.withCArrays { count, types, values, lengths, formats in
+                PQexecParams(handle, query.sql, count, types, values, lengths, formats, 1)
+            }, handle: handle)
+    }
+
+    private func preparedStatementName(for query: PostgresQuery, handle: OpaquePointer) throws -> String {
+        let key = query.sql + "\u{0}" + query.bindings.types.map(String.init).joined(separator: ",")
+        if let name = preparedStatements[key] { return name }
+        let name = "rs_\(preparedStatements.count + 1)"
+        _ = try consume(
+            query.bindings.withCArrays { count, types, _, _, _ in
+                PQprepare(handle, name, query.sql, count, types)
+            }, handle: handle)
+        preparedStatements[key] = name
+        return name
+    }
+
+    func liveHandle() throws -> OpaquePointer {
+        guard let handle else { throw PostgresError(code: .connectionClosed, message: "the connection is closed") }
+        return handle
+    }
+
+    /// Turns a finished `PGresult` into rows or an error, clearing it exactly once.
+    func consume(_ result: OpaquePointer?, handle: OpaquePointer) throws -> PostgresRows {
+        guard let result else { throw connectionError(handle) }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+            return PostgresRows(copying: result)
+        case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
+            PQputCopyEnd(handle, "COPY is only supported through copyFrom")
+            while let extra = PQgetResult(handle) { PQclear(extra) }
+            throw PostgresError(code: .protocolViolation, message: "COPY is only supported through copyFrom")
+        default:
+            throw error(from: result, handle: handle)
+        }
+    }
+
+    /// The error a failed result describes, classified as a broken connection when libpq says so.
+    func error(from result: OpaquePointer, handle: OpaquePointer) -> PostgresError {
+        func field(_ code: UInt8) -> String? {
+            PQresultErrorField(result, Int32(code)).map { String(cString: $0) }
+        }
+        let broken = PQstatus(handle) != CONNECTION_OK
+        var error = PostgresError(code: broken ? .connectionClosed : .server)
+        error.sqlState = field(UInt8(ascii: "C"))
+        error.severity = field(UInt8(ascii: "V")) ?? field(UInt8(ascii: "S"))
+        error.message = field(UInt8(ascii: "M"))
+            ?? String(cString: PQresultErrorMessage(result)).trimmingTrailingNewlines()
+        error.detail = field(UInt8(ascii: "D"))
+        error.hint = field(UInt8(ascii: "H"))
+        error.constraint = field(UInt8(ascii: "n"))
+        error.table = field(UInt8(ascii: "t"))
+        error.column = field(UInt8(ascii: "c"))
+        return error
+    }
+
+    func connectionError(_ handle: OpaquePointer) -> PostgresError {
+        let message = String(cString: PQerrorMessage(handle)).trimmingTrailingNewlines()
+        return PostgresError(code: PQstatus(handle) == CONNECTION_OK ? .protocolViolation : .connectionClosed, message: message)
+    }
+
+    // MARK: - Cancellation
+
+    /// Runs `body` on the executor; cancelling the task sends `PQcancel` for the running statement.
+    /// A statement that PostgreSQL cancelled because we asked (SQLSTATE 57014) throws
+    /// `CancellationError`; one cancelled by `statement_timeout` stays a `PostgresError`.
+    func runCancellable<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        cancellation.withLock { $0.requested = false }
+        return try await withTaskCancellationHandler {
+            try await executor.run {
+                let mayRun = self.cancellation.withLock { state -> Bool in
+                    guard !state.requested else { return false }
+                    state.running = true
+                    return true
+                }
+                guard mayRun else { throw CancellationError() }
+                let outcome = Result { try body() }
+                let wasCancelled = self.cancellation.withLock { state -> Bool in
+                    state.running = false
+                    return state.requested
+                }
+                if wasCancelled, case .failure(let error as PostgresError) = outcome, error.sqlState == "57014" {
+                    throw CancellationError()
+                }
+                return try outcome.get()
+            }
+        } onCancel: {
+            let sendCancel = self.cancellation.withLock { state -> Bool in
+                state.requested = true
+                return state.running
+            }
+            if sendCancel { self.executor.submitCancel { self.sendCancelRequest() } }
+        }
+    }
+
+    /// True once the running call's task asked to cancel; long loops (COPY) poll it.
+    var isCancellationRequested: Bool { cancellation.withLock { $0.requested } }
+
+    private func sendCancelRequest() {
+        cancellation.withLock { state in
+            guard state.running, let cancelHandle = state.cancelHandle else { return }
+            var buffer = [CChar](repeating: 0, count: 256)
+            if PQcancel(cancelHandle.pointer, &buffer, Int32(buffer.count)) == 0 {
+                let reason = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                logger.warning("cancel request failed", metadata: ["db.cancel.error": "\(reason)"])
+            }
+        }
+    }
+}
+
+/// An `OpaquePointer` carried across the executor boundary; only its owner uses it.
+struct UnsafeHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+}
+
+/// Calls `body` with NULL-terminated C string arrays of the keywords and values.
+func withCStringArrays<R>(
+    _ pairs: [(keyword: String, value: String)],
+    _ body: (UnsafePointer<UnsafePointer<CChar>?>, UnsafePointer<UnsafePointer<CChar>?>) throws -> R
+) rethrows -> R {
+    let keywords = pairs.map { strdup($0.keyword) }
+    let values = pairs.map { strdup($0.value) }
+    defer {
+        keywords.forEach { free($0) }
+        values.forEach { free($0) }
+    }
+    let keywordPointers = keywords.map { UnsafePointer($0) } + [nil]
+    let valuePointers = values.map { UnsafePointer($0) } + [nil]
+    return try body(keywordPointers, valuePointers)
+}

@@ -1,0 +1,107 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+@Suite("Pipeline mode and COPY")
+struct PipelineAndCopyTests {
+    func withTable(_ columns: String, _ body: (String, PostgresConnection) async throws -> Void) async throws {
+        let table = TestDatabase.uniqueName("bulk")
+        try await TestDatabase.withConnection { connection in
+            try await connection.query("CREATE TABLE \(identifier: table) (\(unsafeColumns: columns))")
+            do {
+                try await body(table, connection)
+            } catch {
+                try? await connection.query("DROP TABLE \(identifier: table)")
+                throw error
+            }
+            try await connection.query("DROP TABLE \(identifier: table)")
+        }
+    }
+
+    func count(_ table: String, _ connection: PostgresConnection) async throws -> Int {
+        try await connection.query("SELECT count(*) FROM \(identifier: table)").first!.decode(0, as: Int.self)
+    }
+
+    @Test("1000 pipelined inserts arrive, with one result per statement")
+    func pipelinedInserts() async throws {
+        try await withTable("n int PRIMARY KEY, body text") { table, connection in
+            let queries: [PostgresQuery] = (1...1000).map {
+                "INSERT INTO \(identifier: table) (n, body) VALUES (\($0), \("row \($0)")) RETURNING n"
+            }
+            let results = try await connection.pipeline(queries)
+            #expect(results.count == 1000)
+            #expect(try results[999].first?.decode(0, as: Int.self) == 1000)
+            #expect(results.allSatisfy { $0.affectedRows == 1 })
+            #expect(try await count(table, connection) == 1000)
+            #expect(connection.isReusable)
+        }
+    }
+
+    @Test("a bad row rolls back its whole batch and names the failed statement", arguments: [0, 130, 499])
+    func badRowRollsBack(_ badIndex: Int) async throws {
+        try await withTable("n int PRIMARY KEY CONSTRAINT positive CHECK (n > 0)") { table, connection in
+            let queries: [PostgresQuery] = (0..<500).map { index in
+                let value = index == badIndex ? -1 : index + 1
+                return "INSERT INTO \(identifier: table) (n) VALUES (\(value))"
+            }
+            let error = try await #require(throws: PostgresError.self) { try await connection.pipeline(queries) }
+            #expect(error.statementIndex == badIndex)
+            #expect(error.sqlState == "23514")
+            #expect(error.constraint == "positive")
+            #expect(try await count(table, connection) == 0)
+            #expect(connection.isReusable)
+            // And the connection pipelines again afterwards.
+            _ = try await connection.pipeline(["INSERT INTO \(identifier: table) (n) VALUES (\(1))"])
+            #expect(try await count(table, connection) == 1)
+        }
+    }
+
+    @Test("COPY streams many rows and escapes text exactly")
+    func copy() async throws {
+        try await withTable("n int, body text, note text") { table, connection in
+            let tricky = "tab\there\nnewline \\backslash \\N not null \r ✓"
+            let copied = try await connection.copyFrom(table: table, columns: ["n", "body", "note"]) { writer in
+                for index in 0..<20_000 {
+                    try writer.appendRow([String(index), index == 7 ? tricky : "row \(index)", index % 2 == 0 ? nil : "odd"])
+                }
+            }
+            #expect(copied == 20_000)
+            #expect(try await count(table, connection) == 20_000)
+            let row = try #require(try await connection.query("SELECT body, note FROM \(identifier: table) WHERE n = 7").first)
+            #expect(try row.decode(0, as: String.self) == tricky)
+            #expect(try row.decode(1, as: String.self) == "odd")
+            let nulls = try await connection.query("SELECT count(*) FROM \(identifier: table) WHERE note IS NULL")
+            #expect(try nulls[0].decode(0, as: Int.self) == 10_000)
+        }
+    }
+
+    @Test("a COPY whose writer throws inserts nothing; a bad value is a server error")
+    func copyFailure() async throws {
+        struct Stop: Error {}
+        try await withTable("n int NOT NULL") { table, connection in
+            await #expect(throws: Stop.self) {
+                _ = try await connection.copyFrom(table: table, columns: ["n"]) { writer in
+                    for index in 0..<100_000 { try writer.appendRow([String(index)]) }
+                    throw Stop()
+                }
+            }
+            #expect(try await count(table, connection) == 0)
+            let error = try await #require(throws: PostgresError.self) {
+                _ = try await connection.copyFrom(table: table, columns: ["n"]) { writer in
+                    try writer.appendRow(["1"])
+                    try writer.appendRow(["not a number"])
+                }
+            }
+            #expect(error.code == .copyFailed)
+            #expect(error.sqlState == "22P02")
+            #expect(try await count(table, connection) == 0)
+            #expect(connection.isReusable)
+        }
+    }
+}
+
+extension PostgresQuery.StringInterpolation {
+    /// Test-only: a column list written by the test itself.
+    mutating func appendInterpolation(unsafeColumns text: String) { appendLiteral(text) }
+}
