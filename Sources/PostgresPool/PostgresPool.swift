@@ -1,0 +1,235 @@
+import Logging
+import Postgres
+import ServiceLifecycle
+import Synchronization
+
+/// A bounded pool of PostgreSQL connections, lent through closures so none can leak.
+///
+/// At most `maximumConnections` are open (connecting ones included); callers beyond that wait in
+/// FIFO order for up to `acquireTimeout`, and at most `maximumWaiters` may wait. A connection comes
+/// back only if it is healthy with no transaction open; otherwise it is closed and, when someone
+/// waits, replaced. As a `Service`, `run()` keeps the minimum open, closes stale connections, and
+/// on graceful shutdown stops lending and closes everything.
+public final class PostgresPool: Service, Sendable {
+    public let configuration: PostgresPoolConfiguration
+    public let connectionConfiguration: PostgresConfiguration
+    let executor: BlockingExecutor
+    let logger: Logger
+    private let state: Mutex<PoolState>
+    /// Called with each wait for a connection, for a histogram.
+    private let recordWait: (@Sendable (Duration) -> Void)?
+
+    public init(
+        configuration: PostgresPoolConfiguration,
+        connection: PostgresConfiguration,
+        logger: Logger,
+        recordWait: (@Sendable (Duration) -> Void)? = nil
+    ) {
+        precondition(configuration.maximumConnections > 0, "the pool needs at least one connection")
+        self.configuration = configuration
+        self.connectionConfiguration = connection
+        self.logger = logger
+        self.recordWait = recordWait
+        // One thread per connection, so no blocking call ever waits for a thread.
+        self.executor = BlockingExecutor(threads: configuration.maximumConnections)
+        self.state = Mutex(PoolState(maximum: configuration.maximumConnections))
+    }
+
+    /// Current figures.
+    public var statistics: PostgresPoolStatistics { state.withLock { $0.snapshot } }
+
+    // MARK: - Lending
+
+    /// Lends a connection to `body` and takes it back afterwards, whatever happens.
+    public func withConnection<Result>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> sending Result {
+        let connection = try await lease()
+        do {
+            let result = try await body(connection)
+            release(connection)
+            return result
+        } catch {
+            release(connection)
+            throw error
+        }
+    }
+
+    /// Lends a connection inside `BEGIN … COMMIT`; see `PostgresConnection.withTransaction`.
+    public func withTransaction<Result>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> sending Result {
+        try await withConnection { connection in
+            try await connection.withTransaction { connection in try await body(connection) }
+        }
+    }
+
+    /// Runs one statement on a lent connection.
+    @discardableResult
+    public func query(_ query: PostgresQuery) async throws -> PostgresRows {
+        try await withConnection { try await $0.query(query) }
+    }
+
+    func lease() async throws -> PostgresConnection {
+        try Task.checkCancellation()
+        while true {
+            switch state.withLock({ $0.lease(maximumWaiters: configuration.maximumWaiters) }) {
+            case .use(let connection):
+                if connection.looksAliveWhileIdle() { return connection }
+                logger.info("discarding a broken idle connection")
+                discard(connection)
+            case .wait(let id, let openConnection):
+                return try await wait(id: id, openConnection: openConnection)
+            case .fail(let error):
+                throw error
+            }
+        }
+    }
+
+    /// Queues the caller, then (only then, so the new connection cannot miss it) starts a
+    /// connection if `lease` reserved one.
+    private func wait(id: Int, openConnection: Bool) async throws -> PostgresConnection {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let timeout = Task { [configuration] in
+                    try? await Task.sleep(for: configuration.acquireTimeout)
+                    if !Task.isCancelled { self.timeOut(waiter: id) }
+                }
+                let waiter = PoolState.Waiter(
+                    id: id, continuation: continuation, enqueuedAt: .now, timeout: timeout)
+                let result = state.withLock { $0.enqueue(waiter) }
+                if case .queued = result {} else { timeout.cancel() }
+                switch result {
+                case .queued: break
+                case .served(let connection): continuation.resume(returning: connection)
+                case .cancelled: continuation.resume(throwing: CancellationError())
+                case .shuttingDown: continuation.resume(throwing: PostgresPoolError.shuttingDown)
+                }
+                if openConnection {
+                    // Reserved by `lease`: start it even if this waiter left, another may need it.
+                    startConnecting()
+                }
+            }
+        } onCancel: {
+            let waiter = state.withLock { $0.removeWaiter(id: id, markCancelled: true) }
+            if let waiter {
+                waiter.timeout.cancel()
+                waiter.continuation.resume(throwing: CancellationError())
+            }
+        }
+    }
+
+    private func timeOut(waiter id: Int) {
+        let waiter = state.withLock { state -> PoolState.Waiter? in
+            let waiter = state.removeWaiter(id: id, markCancelled: false)
+            if waiter != nil { state.statistics.timeouts += 1 }
+            return waiter
+        }
+        waiter?.continuation.resume(throwing: PostgresPoolError.acquireTimedOut)
+    }
+
+    /// Takes a connection back: healthy and young ones are reused, others closed.
+    func release(_ connection: PostgresConnection) {
+        let expired = configuration.maximumLifetime.map { ContinuousClock.now - connection.openedAt >= $0 } ?? false
+        let shuttingDown = state.withLock { $0.shuttingDown }
+        guard connection.isReusable, !expired, !shuttingDown else {
+            if !connection.isReusable { logger.debug("closing a connection returned broken or mid-transaction") }
+            discard(connection)
+            return
+        }
+        hand(connection)
+    }
+
+    private func hand(_ connection: PostgresConnection) {
+        let now = ContinuousClock.now
+        guard let handoff = state.withLock({ $0.connectionAvailable(connection, now: now) }) else { return }
+        resume(handoff)
+    }
+
+    private func resume(_ handoff: PoolState.Handoff) {
+        handoff.waiter.timeout.cancel()
+        if case .success = handoff.outcome { recordWait?(.now - handoff.waiter.enqueuedAt) }
+        handoff.waiter.continuation.resume(with: handoff.outcome)
+    }
+
+    /// Closes a leased connection and opens a replacement if someone waits.
+    private func discard(_ connection: PostgresConnection) {
+        let replace = state.withLock { $0.leasedConnectionDiscarded() }
+        Task { await connection.close() }
+        if replace { startConnecting() }
+    }
+
+    /// Opens one connection (already counted as connecting) and hands it on.
+    private func startConnecting() {
+        Task {
+            do {
+                let connection = try await PostgresConnection.connect(
+                    configuration: connectionConfiguration, executor: executor, logger: logger)
+                state.withLock { $0.connected() }
+                if state.withLock({ $0.shuttingDown }) {
+                    discard(connection)
+                } else {
+                    hand(connection)
+                }
+            } catch {
+                logger.warning("connecting to PostgreSQL failed", metadata: ["db.error": "\(error)"])
+                if let handoff = state.withLock({ $0.connectFailed(error) }) { resume(handoff) }
+                if state.withLock({ $0.startReplacementIfNeeded() }) { startConnecting() }
+            }
+        }
+    }
+
+    // MARK: - Service
+
+    /// Keeps the pool in shape until graceful shutdown, then drains it.
+    public func run() async throws {
+        logger.info(
+            "database pool starting",
+            metadata: ["db.pool.max": "\(configuration.maximumConnections)", "db.target": "\(connectionConfiguration)"])
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                self.maintain()
+                try? await Task.sleep(for: self.configuration.maintenanceInterval)
+            }
+        }
+        await shutdown()
+    }
+
+    /// Closes stale idle connections and opens new ones up to the minimum.
+    func maintain() {
+        let (stale, toOpen) = state.withLock { state -> ([PostgresConnection], Int) in
+            let stale = state.takeStaleIdle(
+                now: .now, minimum: configuration.minimumConnections,
+                idleTimeout: configuration.idleTimeout, maximumLifetime: configuration.maximumLifetime)
+            guard !state.shuttingDown else { return (stale, 0) }
+            let missing = max(0, min(configuration.minimumConnections, state.maximum) - state.open)
+            state.connecting += missing
+            return (stale, missing)
+        }
+        for connection in stale { Task { await connection.close() } }
+        for _ in 0..<toOpen { startConnecting() }
+    }
+
+    /// Stops lending, waits for leases to come back (up to the grace period), closes everything.
+    public func shutdown() async {
+        let (waiters, idle) = state.withLock { $0.beginShutdown() }
+        for waiter in waiters {
+            waiter.timeout.cancel()
+            waiter.continuation.resume(throwing: PostgresPoolError.shuttingDown)
+        }
+        for connection in idle { await connection.close() }
+        let deadline = ContinuousClock.now + configuration.shutdownGracePeriod
+        while state.withLock({ $0.leased + $0.connecting }) > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let remaining = state.withLock { $0.leased + $0.connecting }
+        if remaining > 0 {
+            logger.warning("database pool stopped with connections still in use", metadata: ["db.pool.in_use": "\(remaining)"])
+        } else {
+            await executor.shutdown()
+            logger.info("database pool stopped")
+        }
+    }
+}
