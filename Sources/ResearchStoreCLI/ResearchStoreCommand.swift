@@ -1,0 +1,137 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import Postgres
+import PostgresPool
+import ResearchStore
+import ResearchStoreHTTP
+
+/// The `research-store` executable.
+@main
+struct ResearchStoreCommand: AsyncParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "research-store",
+        abstract: "ResearchStore: the database service of an LLM research assistant.",
+        version: version,
+        subcommands: [Serve.self, Migrate.self, Check.self],
+        defaultSubcommand: Serve.self)
+}
+
+extension ResearchStoreCommand {
+    /// Starts the HTTP server.
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Start the HTTP server (configuration from the environment).")
+
+        func run() async throws {
+            let settings = try loadSettings()
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = settings.logLevel
+                return handler
+            }
+            let logger = Logger(label: "research-store")
+            let connection = try connectionConfiguration(settings)
+            logger.info(
+                "starting",
+                metadata: [
+                    "version": "\(ResearchStoreCommand.version)", "db.target": "\(connection)",
+                    "db.url_source": "\(settings.databaseURLSource)",
+                ])
+            let pool = PostgresPool(configuration: settings.pool, connection: connection, logger: logger)
+            try await refuseIfSchemaIsBehind(pool: pool, logger: logger)
+            let app = buildApplication(settings: settings.http, pool: pool, version: ResearchStoreCommand.version, logger: logger)
+            try await app.runService()
+        }
+
+        /// A reachable database whose schema is older than this build stops start-up. An unreachable
+        /// one does not: the server starts, answers `503`, and recovers when the database returns.
+        private func refuseIfSchemaIsBehind(pool: PostgresPool, logger: Logger) async throws {
+            do {
+                let applied = try await SchemaVersionReader.appliedVersion(pool: pool)
+                guard applied >= SchemaVersion.expected else {
+                    throw ValidationError(
+                        "the database schema is at version \(applied) but this build needs \(SchemaVersion.expected): run scripts/migrate")
+                }
+            } catch let error as PostgresError where error.isConnectionError {
+                logger.warning("database unreachable at start-up; serving 503 until it answers", metadata: ["db.error": "\(error)"])
+            } catch let error as PostgresPoolError {
+                logger.warning("database unreachable at start-up; serving 503 until it answers", metadata: ["db.error": "\(error)"])
+            }
+        }
+    }
+
+    /// Runs `scripts/migrate` (psql) with the same arguments.
+    struct Migrate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Apply schema.sql and migrations/*.sql with psql (runs scripts/migrate).")
+
+        @Flag(help: "Show what would be applied and change nothing.") var dryRun = false
+        @Flag(help: "Show applied and pending versions.") var status = false
+
+        func run() throws {
+            let home = ProcessInfo.processInfo.environment["RESEARCH_STORE_HOME"] ?? FileManager.default.currentDirectoryPath
+            let script = home + "/scripts/migrate"
+            guard FileManager.default.isExecutableFile(atPath: script) else {
+                throw ValidationError("\(script) not found: run from the project folder or set RESEARCH_STORE_HOME")
+            }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: script)
+            process.arguments = (dryRun ? ["--dry-run"] : []) + (status ? ["--status"] : [])
+            try process.run()
+            process.waitUntilExit()
+            if process.terminationStatus != 0 { throw ExitCode(process.terminationStatus) }
+        }
+    }
+
+    /// Prints the effective configuration (secrets masked) and checks the database.
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the effective configuration with secrets masked and check the database.")
+
+        func run() async throws {
+            let settings = try loadSettings()
+            let connection = try connectionConfiguration(settings)
+            print("HOST=\(settings.http.host)")
+            print("PORT=\(settings.http.port)")
+            print("DATABASE_URL=\(connection) (from \(settings.databaseURLSource))")
+            print("DB_POOL_MAX=\(settings.pool.maximumConnections) DB_POOL_MIN=\(settings.pool.minimumConnections)")
+            print("LOG_LEVEL=\(settings.logLevel)")
+            let logger = Logger(label: "research-store.check")
+            let pool = PostgresPool(configuration: settings.pool, connection: connection, logger: logger)
+            let healthy: Bool
+            do {
+                let applied = try await SchemaVersionReader.appliedVersion(pool: pool)
+                print("database: reachable, schema version \(applied) (this build needs \(SchemaVersion.expected))")
+                healthy = applied >= SchemaVersion.expected
+            } catch {
+                print("database: unreachable (\(error))")
+                healthy = false
+            }
+            await pool.shutdown()
+            if !healthy { throw ExitCode(1) }
+        }
+    }
+}
+
+/// Settings, or a clear list of what is wrong and exit code 78 (configuration error).
+func loadSettings() throws -> Settings {
+    do {
+        return try Settings.load()
+    } catch let invalid as Settings.Invalid {
+        FileHandle.standardError.write(Data((invalid.description + "\n").utf8))
+        throw ExitCode(78)
+    }
+}
+
+/// The parsed DATABASE_URL, or libpq's reason (never the URL itself) and exit code 78.
+func connectionConfiguration(_ settings: Settings) throws -> PostgresConfiguration {
+    do {
+        return try settings.connectionConfiguration()
+    } catch let error as PostgresError {
+        FileHandle.standardError.write(Data("invalid DATABASE_URL: \(error.message ?? "\(error)")\n".utf8))
+        throw ExitCode(78)
+    }
+}
