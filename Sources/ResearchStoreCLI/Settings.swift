@@ -33,7 +33,7 @@ struct Settings {
         settings.pool.maximumWaiters = reader.integer("DB_POOL_MAX_WAITERS", default: 1000, in: 0...1_000_000)
         settings.pool.maximumLifetime = .seconds(reader.integer("DB_CONN_MAX_LIFETIME_S", default: 1800, in: 1...604_800))
         settings.pool.idleTimeout = .seconds(reader.integer("DB_CONN_IDLE_TIMEOUT_S", default: 300, in: 1...604_800))
-        settings.pool.shutdownGracePeriod = .seconds(reader.integer("SHUTDOWN_GRACE_S", default: 10, in: 0...3600))
+        settings.pool.shutdownGracePeriod = .seconds(reader.integer("DB_POOL_SHUTDOWN_GRACE_S", default: 10, in: 0...3600))
         let timeout = reader.integer("DB_STATEMENT_TIMEOUT_MS", default: 30_000, in: 0...86_400_000)
         settings.statementTimeout = timeout == 0 ? nil : .milliseconds(timeout)
         settings.usePreparedStatements = reader.boolean("DB_PREPARED_STATEMENTS", default: false)
