@@ -80,14 +80,6 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
             .map { "\($0.keyword)=\($0.value)" }
             .joined(separator: " ")
     }
-
-    /// True when every host is a Unix socket folder or a loopback address.
-    public var isLocal: Bool {
-        let hosts = (value(of: "hostaddr") ?? value(of: "host") ?? "").split(separator: ",")
-        return hosts.allSatisfy { host in
-            host.hasPrefix("/") || host == "localhost" || host.hasPrefix("127.") || host == "::1"
-        }
-    }
 }
 
 extension String {

@@ -17,18 +17,17 @@ struct HealthController {
 
     @Sendable func ready(_ request: Request, context: some RequestContext) async -> EditedResponse<ReadinessBody> {
         let readiness = await health.readiness()
-        return EditedResponse(
-            status: readiness.isReady ? .ok : .serviceUnavailable,
-            headers: readiness.isReady ? [:] : [.retryAfter: "1"],
-            response: ReadinessBody(readiness))
+        return okOrUnavailable(ReadinessBody(readiness), isOK: readiness.isReady)
     }
 
     @Sendable func databaseHealth(_ request: Request, context: some RequestContext) async -> EditedResponse<HealthBody> {
         let report = await health.report()
-        return EditedResponse(
-            status: report.isHealthy ? .ok : .serviceUnavailable,
-            headers: report.isHealthy ? [:] : [.retryAfter: "1"],
-            response: HealthBody(report))
+        return okOrUnavailable(HealthBody(report), isOK: report.isHealthy)
+    }
+
+    /// `200` with `body`, or `503` with `Retry-After` and the same body.
+    private func okOrUnavailable<Body: ResponseGenerator>(_ body: Body, isOK: Bool) -> EditedResponse<Body> {
+        EditedResponse(status: isOK ? .ok : .serviceUnavailable, headers: isOK ? [:] : [.retryAfter: "1"], response: body)
     }
 }
 

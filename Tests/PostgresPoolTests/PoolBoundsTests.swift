@@ -45,7 +45,15 @@ struct PoolBoundsTests {
 
     @Test("the acquire timeout fires with a typed error")
     func acquireTimeout() async throws {
-        try await withPool({ $0.maximumConnections = 1; $0.acquireTimeout = .milliseconds(200) }) { pool in
+        try await withPool({
+            $0.maximumConnections = 1
+            $0.minimumConnections = 1
+            $0.acquireTimeout = .milliseconds(200)
+        }) { pool in
+            // Open the one connection first, so a slow connect cannot eat the short timeout.
+            let runner = Task { try await pool.run() }
+            defer { runner.cancel() }
+            #expect(await eventually { pool.statistics.idle == 1 })
             try await pool.withConnection { _ in
                 let started = ContinuousClock.now
                 await #expect(throws: PostgresPoolError.acquireTimedOut) {
