@@ -84,6 +84,7 @@ let package = Package(
                 "Postgres",
                 "PostgresPool",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -74,13 +74,25 @@ public final class PostgresCopyWriter {
     /// Appends one row; `nil` is SQL NULL. Values are text as PostgreSQL would read them
     /// (`uuid`, ISO 8601 timestamps, JSON text, numbers).
     public func appendRow(_ fields: [String?]) throws {
+        Self.encode(fields, into: &buffer)
+        if buffer.count >= Self.chunkSize { try flush() }
+    }
+
+    /// One exclusive access to the buffer per row, and whole fields appended at once when they
+    /// need no escaping (the common case).
+    private static func encode(_ fields: [String?], into buffer: inout [UInt8]) {
         for (index, field) in fields.enumerated() {
             if index > 0 { buffer.append(UInt8(ascii: "\t")) }
             guard let field else {
                 buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "N")])
                 continue
             }
-            for byte in field.utf8 {
+            let utf8 = field.utf8
+            guard utf8.contains(where: needsEscape) else {
+                buffer.append(contentsOf: utf8)
+                continue
+            }
+            for byte in utf8 {
                 switch byte {
                 case UInt8(ascii: "\\"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
                 case UInt8(ascii: "\n"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
@@ -91,7 +103,10 @@ public final class PostgresCopyWriter {
             }
         }
         buffer.append(UInt8(ascii: "\n"))
-        if buffer.count >= Self.chunkSize { try flush() }
+    }
+
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\t")
     }
 
     func flush() throws {
