@@ -53,6 +53,12 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation, CustomS
             sql += "$\(bindings.count)"
         }
 
+        /// A fragment of SQL fixed at compile time (a column list shared by several statements).
+        /// Only a `StaticString` is accepted, so no runtime value can get in this way.
+        public mutating func appendInterpolation(unescaped fragment: StaticString) {
+            sql += fragment.description
+        }
+
         /// A quoted identifier (table or column name), never a value.
         public mutating func appendInterpolation(identifier: String) {
             sql += PostgresQuery.quoteIdentifier(identifier)

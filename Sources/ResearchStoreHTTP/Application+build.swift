@@ -14,10 +14,13 @@ public struct HTTPSettings: Sendable {
     }
 }
 
-/// Builds the router: every controller registers its routes here.
-public func buildRouter(health: HealthService) -> Router<BasicRequestContext> {
-    let router = Router()
+/// Builds the router: the middleware every request passes, then each controller's routes.
+public func buildRouter(health: HealthService, pool: PostgresPool) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: ProblemMiddleware())
     HealthController(health: health).register(with: router)
+    SessionsController(sessions: SessionService(pool: pool)).register(with: router)
     return router
 }
 
@@ -28,7 +31,7 @@ public func buildApplication(
     let shutdown = ShutdownState()
     let health = HealthService(pool: pool, shutdown: shutdown, version: version)
     return Application(
-        router: buildRouter(health: health),
+        router: buildRouter(health: health, pool: pool),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "research-store"),
         services: [pool, ShutdownWatcher(shutdown: shutdown)],
         logger: logger)

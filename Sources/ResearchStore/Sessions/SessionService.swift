@@ -1,0 +1,109 @@
+import Foundation
+import PostgresPool
+
+/// Sessions: one conversation of one user. Validates input, scopes every query to the caller.
+public struct SessionService: Sendable {
+    let store: SessionStore
+
+    public init(pool: PostgresPool) {
+        store = SessionStore(pool: pool)
+    }
+
+    static let titleLength = 1...200
+    static let listLimit = Paging(defaultLimit: 20, maximumLimit: 100)
+
+    /// `POST /db/sessions/create`: `{"user_id"?, "title", "metadata"?}`.
+    public func create(caller: Caller, body: JSONValue) async throws -> Session {
+        var input = InputReader(body)
+        let owner = input.string("user_id", required: false, length: 1...128, pattern: Caller.userIDPattern)
+        let title = input.string("title", length: Self.titleLength)
+        let metadata = input.object("metadata")
+        try input.finish()
+        let userID = owner ?? caller.userID
+        guard userID == caller.userID || caller.isAdmin else {
+            throw ServiceError(.forbidden, "only an admin may create a session for another user")
+        }
+        return try await database(table: "sessions") {
+            try await store.create(id: UUIDv7.make(), userID: userID, title: title!, metadata: metadata ?? .object([]))
+        }
+    }
+
+    /// `GET /db/sessions/{id}`.
+    public func get(caller: Caller, id: String) async throws -> Session {
+        guard let id = UUID(uuidString: id) else { throw ServiceError.notFound("session") }
+        let session = try await database(table: "sessions") { try await store.find(id: id, caller: caller) }
+        guard let session else { throw ServiceError.notFound("session") }
+        return session
+    }
+
+    /// `PATCH /db/sessions/{id}`: `{"title"?, "status"?, "metadata"?}`; metadata is replaced whole.
+    public func update(caller: Caller, id: String, body: JSONValue) async throws -> Session {
+        var input = InputReader(body)
+        let title = input.string("title", required: false, length: Self.titleLength)
+        let status = input.choice("status", required: false, of: Session.statuses)
+        let metadata = input.object("metadata")
+        try input.finish()
+        guard let id = UUID(uuidString: id) else { throw ServiceError.notFound("session") }
+        let session = try await database(table: "sessions") {
+            try await store.update(id: id, caller: caller, title: title, status: status, metadata: metadata)
+        }
+        guard let session else { throw ServiceError.notFound("session") }
+        return session
+    }
+
+    /// `DELETE /db/sessions/{id}`: the session with its messages, research requests and events.
+    public func delete(caller: Caller, id: String) async throws {
+        guard let id = UUID(uuidString: id) else { throw ServiceError.notFound("session") }
+        let deleted = try await database(table: "sessions") { try await store.delete(id: id, caller: caller) }
+        guard deleted else { throw ServiceError.notFound("session") }
+    }
+
+    /// `GET /db/sessions?user_id=&status=&limit=&cursor=`: the caller's sessions (an admin's:
+    /// anyone's), most recently updated first.
+    public func list(caller: Caller, query: [String: String]) async throws -> Page<Session> {
+        var errors: [FieldError] = []
+        let userID = query["user_id"]
+        if let userID, !Caller.isValidUserID(userID) {
+            errors.append(FieldError(field: "user_id", message: "must be 1 to 128 characters of [A-Za-z0-9._@:-]"))
+        }
+        let status = query["status"]
+        if let status, !Session.statuses.contains(status) {
+            errors.append(FieldError(field: "status", message: "must be one of active, archived"))
+        }
+        let limit = Self.listLimit.limit(query["limit"], errors: &errors)
+        if !errors.isEmpty { throw ServiceError.invalid(errors) }
+        let cursor = try query["cursor"].map { text throws(ServiceError) in try Cursor.decode(text, kind: "sessions") }
+        if let userID, userID != caller.userID, !caller.isAdmin {
+            throw ServiceError(.forbidden, "only an admin may list another user's sessions")
+        }
+        let owner = caller.isAdmin ? userID : caller.userID
+        let sessions = try await database(table: "sessions") {
+            try await store.list(userID: owner, status: status, after: cursor, limit: limit + 1)
+        }
+        return Page(items: sessions, limit: limit) { Cursor(kind: "sessions", position: $0.updatedAt.millisecondsSince1970, id: $0.id) }
+    }
+}
+
+/// A list's `limit` rules: a default, a maximum, and `0` or more than the maximum refused.
+struct Paging {
+    let defaultLimit: Int
+    let maximumLimit: Int
+
+    func limit(_ text: String?, errors: inout [FieldError]) -> Int {
+        guard let text else { return defaultLimit }
+        guard let value = Int(text), (1...maximumLimit).contains(value) else {
+            errors.append(FieldError(field: "limit", message: "must be an integer from 1 to \(maximumLimit)"))
+            return defaultLimit
+        }
+        return value
+    }
+}
+
+extension Page {
+    /// A page from `limit + 1` fetched items: the extra one only says that more follow.
+    init(items fetched: [Item], limit: Int, cursor: (Item) -> Cursor) {
+        let hasMore = fetched.count > limit
+        items = Array(fetched.prefix(limit))
+        nextCursor = hasMore ? items.last.map { cursor($0).encoded } : nil
+    }
+}

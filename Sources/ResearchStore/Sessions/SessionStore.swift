@@ -1,0 +1,73 @@
+import Foundation
+import Postgres
+import PostgresPool
+
+/// The SQL of the `sessions` table (and the `users` row a session needs).
+struct SessionStore: Sendable {
+    let pool: PostgresPool
+
+    /// Creates the session, registering its owner on first sight, in one statement.
+    func create(id: UUID, userID: String, title: String, metadata: JSONValue) async throws -> Session {
+        let rows = try await pool.query(
+            """
+            WITH owner AS (
+                INSERT INTO users (id) VALUES (\(userID))
+                ON CONFLICT (id) DO UPDATE SET last_seen = date_trunc('milliseconds', now())
+                RETURNING id
+            )
+            INSERT INTO sessions (id, user_id, title, metadata)
+            SELECT \(id), owner.id, \(title), \(PostgresRawJSON(metadata.serialized)) FROM owner
+            RETURNING \(unescaped: Session.columns)
+            """)
+        return try Session(row: rows[0])
+    }
+
+    /// The session if it exists and `caller` may see it.
+    func find(id: UUID, caller: Caller) async throws -> Session? {
+        let rows = try await pool.query(
+            """
+            SELECT \(unescaped: Session.columns) FROM sessions
+            WHERE id = \(id) AND (\(caller.isAdmin) OR user_id = \(caller.userID))
+            """)
+        return try rows.first.map(Session.init(row:))
+    }
+
+    /// Applies the given changes (nil = keep) and bumps `updated_at`.
+    func update(id: UUID, caller: Caller, title: String?, status: String?, metadata: JSONValue?) async throws
+        -> Session?
+    {
+        let rows = try await pool.query(
+            """
+            UPDATE sessions SET
+                title = coalesce(\(title), title),
+                status = coalesce(\(status), status),
+                metadata = coalesce(\(metadata.map { PostgresRawJSON($0.serialized) }), metadata),
+                updated_at = greatest(date_trunc('milliseconds', now()), updated_at)
+            WHERE id = \(id) AND (\(caller.isAdmin) OR user_id = \(caller.userID))
+            RETURNING \(unescaped: Session.columns)
+            """)
+        return try rows.first.map(Session.init(row:))
+    }
+
+    /// Deletes the session; its messages, research requests and events go with it (cascades).
+    func delete(id: UUID, caller: Caller) async throws -> Bool {
+        let rows = try await pool.query(
+            "DELETE FROM sessions WHERE id = \(id) AND (\(caller.isAdmin) OR user_id = \(caller.userID))")
+        return rows.affectedRows == 1
+    }
+
+    /// Most recently updated first, ties by id; `after` is the last item of the previous page.
+    func list(userID: String?, status: String?, after: Cursor?, limit: Int) async throws -> [Session] {
+        let afterTime = after.map { Date(millisecondsSince1970: $0.position) }
+        let rows = try await pool.query(
+            """
+            SELECT \(unescaped: Session.columns) FROM sessions
+            WHERE (\(userID)::text IS NULL OR user_id = \(userID))
+              AND (\(status)::text IS NULL OR status = \(status))
+              AND (\(afterTime)::timestamptz IS NULL OR (updated_at, id) < (\(afterTime), \(after?.id)))
+            ORDER BY updated_at DESC, id DESC
+            LIMIT \(limit)
+            """)
+        return try rows.map(Session.init(row:))
+    }
+}

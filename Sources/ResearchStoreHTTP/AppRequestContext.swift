@@ -1,0 +1,23 @@
+import Hummingbird
+import Logging
+
+/// The per-request context: Hummingbird's core plus the request id every response and log
+/// line carries.
+public struct AppRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The client's `X-Request-ID` when sane, else a new one; set by `RequestIDMiddleware`.
+    public var requestID: String = ""
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+    }
+
+    /// Bodies are read with explicit per-route limits (see `BodyLimits`); this is the ceiling.
+    public var maxUploadSize: Int { BodyLimits.batch }
+}
+
+/// Request body limits from the contract.
+public enum BodyLimits {
+    public static let standard = 1024 * 1024
+    public static let batch = 8 * 1024 * 1024
+}

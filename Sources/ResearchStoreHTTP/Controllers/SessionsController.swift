@@ -1,0 +1,42 @@
+import Hummingbird
+import ResearchStore
+
+/// `/db/sessions…`: decode, call the service, encode.
+struct SessionsController {
+    let sessions: SessionService
+
+    func register(with router: Router<AppRequestContext>) {
+        router.post("/db/sessions/create", use: create)
+        router.get("/db/sessions", use: list)
+        router.get("/db/sessions/:id", use: get)
+        router.patch("/db/sessions/:id", use: update)
+        router.delete("/db/sessions/:id", use: delete)
+    }
+
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
+        let session = try await sessions.create(caller: try Identity.caller(of: request), body: try await JSONRequest.object(request))
+        return JSONResponse(
+            status: .created, headers: [.location: "/db/sessions/\(session.id.uuidString.lowercased())"], body: session.json)
+    }
+
+    @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
+        let id = context.parameters.get("id") ?? ""
+        return JSONResponse(body: try await sessions.get(caller: try Identity.caller(of: request), id: id).json)
+    }
+
+    @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
+        let id = context.parameters.get("id") ?? ""
+        let body = try await JSONRequest.object(request)
+        return JSONResponse(body: try await sessions.update(caller: try Identity.caller(of: request), id: id, body: body).json)
+    }
+
+    @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await sessions.delete(caller: try Identity.caller(of: request), id: context.parameters.get("id") ?? "")
+        return Response(status: .noContent)
+    }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
+        let page = try await sessions.list(caller: try Identity.caller(of: request), query: request.queryValues)
+        return JSONResponse(body: .page(page) { $0.json })
+    }
+}

@@ -1,0 +1,99 @@
+import Hummingbird
+import Logging
+import Postgres
+import PostgresPool
+import ResearchStore
+
+/// Turns every error into an RFC 9457 `application/problem+json` response with the request id.
+///
+/// Service errors map by kind; pool and connection errors become `503` with `Retry-After`;
+/// Hummingbird's own errors keep their status; anything else is logged and answered with a
+/// bare `500` that says nothing of its cause. No SQL, stack trace or secret reaches a client.
+struct ProblemMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch {
+            let problem = Problem(error, logger: context.logger)
+            var response = problem.response(requestID: context.requestID)
+            response.headers[.requestID] = context.requestID
+            return response
+        }
+    }
+}
+
+/// A problem document.
+struct Problem {
+    var status: HTTPResponse.Status
+    var detail: String
+    var fieldErrors: [FieldError] = []
+    var currentStatus: String?
+    var retryAfterSeconds: Int?
+
+    init(status: HTTPResponse.Status, detail: String) {
+        self.status = status
+        self.detail = detail
+    }
+
+    init(_ error: any Error, logger: Logger) {
+        switch error {
+        case let error as ServiceError:
+            self.init(status: Self.status(of: error.kind), detail: error.detail)
+            fieldErrors = error.fieldErrors
+            currentStatus = error.currentStatus
+            retryAfterSeconds = error.retryAfterSeconds ?? (error.kind == .unavailable ? 1 : nil)
+        case let error as PostgresPoolError:
+            logger.warning("no database connection", metadata: ["error": "\(error)"])
+            self.init(status: .serviceUnavailable, detail: "the database is busy or unreachable; retry shortly")
+            retryAfterSeconds = 1
+        case let error as PostgresError where error.isConnectionError:
+            logger.warning("database connection failed", metadata: ["error": "\(error)"])
+            self.init(status: .serviceUnavailable, detail: "the database is unreachable; retry shortly")
+            retryAfterSeconds = 1
+        case let error as HTTPError:
+            self.init(status: error.status, detail: error.body ?? error.status.reasonPhrase)
+            if error.status == .contentTooLarge { detail = "the request body is over the size limit" }
+        case is CancellationError:
+            self.init(status: .serviceUnavailable, detail: "the request was cancelled")
+        default:
+            logger.error("unhandled error", metadata: ["error": "\(error)"])
+            self.init(status: .internalServerError, detail: "internal error")
+        }
+    }
+
+    static func status(of kind: ServiceError.Kind) -> HTTPResponse.Status {
+        switch kind {
+        case .malformed: return .badRequest
+        case .invalid: return .unprocessableContent
+        case .unauthorized: return .unauthorized
+        case .notFound: return .notFound
+        case .forbidden: return .forbidden
+        case .conflict: return .conflict
+        case .tooLarge: return .contentTooLarge
+        case .unavailable: return .serviceUnavailable
+        }
+    }
+
+    func response(requestID: String) -> Response {
+        var members: [(key: String, value: JSONValue)] = [
+            ("type", .string("about:blank")),
+            ("title", .string(status.reasonPhrase)),
+            ("status", .number(String(status.code))),
+            ("detail", .string(detail)),
+            ("request_id", .string(requestID)),
+        ]
+        if !fieldErrors.isEmpty {
+            members.append(
+                ("errors", .array(fieldErrors.map { .object([("field", .string($0.field)), ("message", .string($0.message))]) })))
+        }
+        if let currentStatus { members.append(("current_status", .string(currentStatus))) }
+        var headers: HTTPFields = [.contentType: "application/problem+json"]
+        if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        return Response(
+            status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: JSONValue.object(members).serialized)))
+    }
+}

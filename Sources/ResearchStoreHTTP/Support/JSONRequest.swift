@@ -1,0 +1,51 @@
+import Hummingbird
+import ResearchStore
+
+/// Reads a request body as a JSON object: `application/json` (else `400`), at most `limit`
+/// bytes (else `413`), well-formed (else `400`), storable (depth, `\u0000`, numbers: else `422`).
+enum JSONRequest {
+    static func object(_ request: Request, limit: Int = BodyLimits.standard) async throws -> JSONValue {
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        guard contentType.hasPrefix("application/json") else {
+            throw ServiceError(.malformed, "the body must be sent as application/json")
+        }
+        var body = request.body
+        let buffer: ByteBuffer
+        do {
+            buffer = try await body.collect(upTo: limit)
+        } catch {
+            throw ServiceError(.tooLarge, "the request body is over the limit of \(limit) bytes")
+        }
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(Array(buffer.readableBytesView))
+        } catch {
+            if error.isSyntax { throw ServiceError(.malformed, "the body is not valid JSON: \(error.message)") }
+            throw ServiceError.invalid(field: error.path, error.message)
+        }
+        guard case .object = value else { throw ServiceError(.malformed, "the body must be a JSON object") }
+        return value
+    }
+}
+
+/// A JSON response from a `JSONValue`, with the contract's status and headers.
+struct JSONResponse: ResponseGenerator {
+    var status: HTTPResponse.Status = .ok
+    var headers: HTTPFields = [:]
+    var body: JSONValue
+
+    func response(from request: Request, context: some RequestContext) -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body.serialized)))
+    }
+}
+
+extension Request {
+    /// The query string as a dictionary (the last value of a repeated name wins).
+    var queryValues: [String: String] {
+        var values: [String: String] = [:]
+        for (name, value) in uri.queryParameters { values[String(name)] = String(value) }
+        return values
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import ResearchStore
+
+/// How the service's models look on the wire: snake_case keys, RFC 3339 millisecond timestamps.
+extension JSONValue {
+    static func timestamp(_ date: Date?) -> JSONValue {
+        date.map { .string(Timestamp.format($0)) } ?? .null
+    }
+
+    static func integer<Number: BinaryInteger>(_ value: Number) -> JSONValue { .number(String(value)) }
+
+    static func page<Item>(_ page: Page<Item>, _ item: (Item) -> JSONValue) -> JSONValue {
+        .object([("items", .array(page.items.map(item))), ("next_cursor", page.nextCursor.map(JSONValue.string) ?? .null)])
+    }
+}
+
+extension Session {
+    var json: JSONValue {
+        .object([
+            ("id", .string(id.uuidString.lowercased())),
+            ("user_id", .string(userID)),
+            ("title", .string(title)),
+            ("status", .string(status)),
+            ("metadata", metadata),
+            ("message_count", .integer(messageCount)),
+            ("total_tokens", .integer(totalTokens)),
+            ("created_at", .timestamp(createdAt)),
+            ("updated_at", .timestamp(updatedAt)),
+            ("last_message_at", .timestamp(lastMessageAt)),
+        ])
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import HTTPTypes
+import Postgres
+import PostgresPool
+import ResearchStoreHTTP
+import TestSupport
+import Testing
+
+/// Runs `body` against the whole application (router, middleware, services) on the real,
+/// migrated test database.
+func withAPI(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    var configuration = PostgresPoolConfiguration()
+    configuration.maximumConnections = 8
+    configuration.shutdownGracePeriod = .seconds(1)
+    let connection = try PostgresConfiguration(connectionString: try TestDatabase.url())
+    let pool = PostgresPool(configuration: configuration, connection: connection, logger: TestDatabase.logger)
+    let app = buildApplication(settings: HTTPSettings(), pool: pool, version: "test", logger: TestDatabase.logger)
+    try await app.test(.router, body)
+}
+
+/// A user id no other test uses.
+func uniqueUser(_ prefix: String = "user") -> String {
+    "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
+}
+
+/// The parsed JSON of a response body.
+func json(_ response: TestResponse) throws -> [String: Any] {
+    let object = try JSONSerialization.jsonObject(with: Data(buffer: response.body))
+    return try #require(object as? [String: Any], "not a JSON object: \(String(buffer: response.body))")
+}
+
+extension TestClientProtocol {
+    /// Sends a request as `user` (and admin when asked), with an optional JSON body.
+    func call(
+        _ method: HTTPRequest.Method, _ uri: String, as user: String, admin: Bool = false, json body: String? = nil,
+        headers extra: HTTPFields = [:]
+    ) async throws -> TestResponse {
+        var headers = extra
+        headers[HTTPField.Name("X-User-ID")!] = user
+        if admin { headers[HTTPField.Name("X-User-Roles")!] = "admin" }
+        if body != nil, headers[.contentType] == nil { headers[.contentType] = "application/json" }
+        return try await execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+    }
+}
+
+/// Checks a problem+json answer: status, content type, request id, and the named fields.
+func expectProblem(
+    _ response: TestResponse, _ status: HTTPResponse.Status, fields: [String] = [],
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws {
+    #expect(response.status == status, "\(String(buffer: response.body))", sourceLocation: sourceLocation)
+    #expect(response.headers[.contentType] == "application/problem+json", sourceLocation: sourceLocation)
+    let body = try json(response)
+    #expect(body["status"] as? Int == Int(status.code), sourceLocation: sourceLocation)
+    #expect(body["title"] as? String != nil, sourceLocation: sourceLocation)
+    #expect(body["detail"] as? String != nil, sourceLocation: sourceLocation)
+    #expect(body["request_id"] as? String == response.headers[HTTPField.Name("X-Request-ID")!], sourceLocation: sourceLocation)
+    let named = ((body["errors"] as? [[String: Any]]) ?? []).compactMap { $0["field"] as? String }
+    #expect(named == fields, sourceLocation: sourceLocation)
+}
