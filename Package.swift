@@ -108,6 +108,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "ResearchStoreTests", dependencies: ["ResearchStore"], swiftSettings: swiftSettings),
         .testTarget(name: "MigrationTests", dependencies: ["Postgres", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

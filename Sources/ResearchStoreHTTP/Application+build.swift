@@ -21,6 +21,7 @@ public func buildRouter(health: HealthService, pool: PostgresPool) -> Router<App
     router.add(middleware: ProblemMiddleware())
     HealthController(health: health).register(with: router)
     SessionsController(sessions: SessionService(pool: pool)).register(with: router)
+    MessagesController(messages: MessageService(pool: pool), context: ContextService(pool: pool)).register(with: router)
     return router
 }
 

@@ -30,3 +30,45 @@ extension Session {
         ])
     }
 }
+
+extension Message {
+    var json: JSONValue {
+        .object([
+            ("id", .string(id.uuidString.lowercased())),
+            ("session_id", .string(sessionID.uuidString.lowercased())),
+            ("seq", .integer(seq)),
+            ("role", .string(role)),
+            ("content", .string(content)),
+            ("token_count", .integer(tokenCount)),
+            ("token_count_estimated", .bool(tokenCountEstimated)),
+            ("model", model.map(JSONValue.string) ?? .null),
+            ("metadata", metadata),
+            ("created_at", .timestamp(createdAt)),
+        ])
+    }
+}
+
+extension ContextWindow {
+    var json: JSONValue {
+        .object([
+            ("session", session.json),
+            ("messages", .array(messages.map(\.json))),
+            ("token_count", .integer(tokenCount)),
+            ("truncated", .bool(truncated)),
+            ("omitted_messages", .integer(omittedMessages)),
+            (
+                "research",
+                .array(
+                    research.map {
+                        .object([
+                            ("id", .string($0.id.uuidString.lowercased())),
+                            ("question", .string($0.question)),
+                            ("workflow_type", .string($0.workflowType)),
+                            ("result", $0.result),
+                            ("finished_at", .timestamp($0.finishedAt)),
+                        ])
+                    })
+            ),
+        ])
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import Postgres
+import PostgresPool
+
+/// `GET /db/context/{session_id}?max_tokens=&max_messages=`.
+public struct ContextService: Sendable {
+    let pool: PostgresPool
+
+    public init(pool: PostgresPool) {
+        self.pool = pool
+    }
+
+    static let defaultMaxTokens = 4000
+    static let defaultMaxMessages = 50
+    static let maxTokensRange: ClosedRange<Int> = 1...10_000_000
+    static let maxMessagesRange: ClosedRange<Int> = 1...1000
+
+    public func context(caller: Caller, sessionID: String, query: [String: String]) async throws -> ContextWindow {
+        var errors: [FieldError] = []
+        let maxTokens = Self.budget(query["max_tokens"], name: "max_tokens", range: Self.maxTokensRange, default: Self.defaultMaxTokens, errors: &errors)
+        let maxMessages = Self.budget(query["max_messages"], name: "max_messages", range: Self.maxMessagesRange, default: Self.defaultMaxMessages, errors: &errors)
+        if !errors.isEmpty { throw ServiceError.invalid(errors) }
+        guard let id = UUID(uuidString: sessionID) else { throw ServiceError.notFound("session") }
+        let window = try await database(table: "messages") {
+            try await load(sessionID: id, caller: caller, maxTokens: maxTokens, maxMessages: maxMessages)
+        }
+        guard let window else { throw ServiceError.notFound("session") }
+        return window
+    }
+
+    /// Reads the session, its recent messages, the pinned system message and the completed
+    /// research in one round trip (a pipeline).
+    private func load(sessionID id: UUID, caller: Caller, maxTokens: Int, maxMessages: Int) async throws -> ContextWindow? {
+        let results = try await pool.withConnection { connection in
+            try await connection.pipeline([
+                """
+                SELECT \(unescaped: Session.columns) FROM sessions
+                WHERE id = \(id) AND (\(caller.isAdmin) OR user_id = \(caller.userID))
+                """,
+                """
+                SELECT \(unescaped: Message.columns) FROM messages m
+                WHERE m.session_id = \(id) ORDER BY m.seq DESC LIMIT \(maxMessages)
+                """,
+                """
+                SELECT \(unescaped: Message.columns) FROM messages m
+                WHERE m.session_id = \(id) AND m.role = 'system' ORDER BY m.seq DESC LIMIT 1
+                """,
+                """
+                SELECT id, question, workflow_type, result, finished_at FROM research_requests
+                WHERE session_id = \(id) AND status = 'completed'
+                ORDER BY finished_at DESC, id DESC LIMIT 5
+                """,
+            ])
+        }
+        // The session row decides visibility: the other statements read nothing it does not allow.
+        guard let sessionRow = results[0].first else { return nil }
+        let session = try Session(row: sessionRow)
+        let recent = try results[1].map(Message.init(row:))
+        let pinned = try results[2].first.map(Message.init(row:))
+        let chosen = ContextWindow.select(recent: recent, pinned: pinned, maxTokens: maxTokens, maxMessages: maxMessages)
+        let research = try results[3].map { row in
+            let (id, question, workflowType, result, finishedAt) = try row.decode(
+                (UUID, String, String, PostgresRawJSON, Date).self)
+            return ContextWindow.Research(
+                id: id, question: question, workflowType: workflowType, result: .raw(result.text), finishedAt: finishedAt)
+        }
+        let omitted = session.messageCount - chosen.messages.count
+        return ContextWindow(
+            session: session, messages: chosen.messages, tokenCount: chosen.tokens,
+            truncated: omitted > 0 || chosen.pinnedLeftOut, omittedMessages: omitted, research: research)
+    }
+
+    private static func budget(_ text: String?, name: String, range: ClosedRange<Int>, default value: Int, errors: inout [FieldError]) -> Int {
+        guard let text else { return value }
+        guard let number = Int(text), range.contains(number) else {
+            errors.append(FieldError(field: name, message: "must be an integer from \(range.lowerBound) to \(range.upperBound)"))
+            return value
+        }
+        return number
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import Postgres
+
+/// One message of a session; `seq` is 1, 2, 3 … within the session, assigned by the store.
+public struct Message: Sendable, Equatable {
+    public var id: UUID
+    public var sessionID: UUID
+    public var seq: Int
+    public var role: String
+    public var content: String
+    public var tokenCount: Int
+    public var tokenCountEstimated: Bool
+    public var model: String?
+    public var metadata: JSONValue
+    public var createdAt: Date
+
+    public static let roles = ["user", "assistant", "system", "tool"]
+
+    static let columns: StaticString = """
+        m.id, m.session_id, m.seq, m.role, m.content, m.token_count, m.token_count_estimated, m.model, m.metadata,
+        m.created_at
+        """
+
+    init(row: PostgresRow) throws {
+        let (id, sessionID, seq, role, content, tokenCount, estimated, model, metadata, createdAt) = try row.decode(
+            (UUID, UUID, Int, String, String, Int, Bool, String?, PostgresRawJSON, Date).self)
+        self.init(
+            id: id, sessionID: sessionID, seq: seq, role: role, content: content, tokenCount: tokenCount,
+            tokenCountEstimated: estimated, model: model, metadata: .raw(metadata.text), createdAt: createdAt)
+    }
+
+    public init(
+        id: UUID, sessionID: UUID, seq: Int, role: String, content: String, tokenCount: Int, tokenCountEstimated: Bool,
+        model: String?, metadata: JSONValue, createdAt: Date
+    ) {
+        self.id = id
+        self.sessionID = sessionID
+        self.seq = seq
+        self.role = role
+        self.content = content
+        self.tokenCount = tokenCount
+        self.tokenCountEstimated = tokenCountEstimated
+        self.model = model
+        self.metadata = metadata
+        self.createdAt = createdAt
+    }
+
+    /// The estimate used when a client sends no `token_count`: UTF-8 bytes / 4, rounded up.
+    public static func estimatedTokens(_ content: String) -> Int {
+        (content.utf8.count + 3) / 4
+    }
+}
+
+/// A message as a client submits it, validated.
+struct NewMessage: Sendable {
+    var id: UUID
+    var role: String
+    var content: String
+    var tokenCount: Int
+    var tokenCountEstimated: Bool
+    var model: String?
+    var metadata: JSONValue
+}

@@ -1,0 +1,96 @@
+import Foundation
+import PostgresPool
+
+/// Messages: stored in order with a gapless per-session `seq`, read back by page or by id.
+public struct MessageService: Sendable {
+    let store: MessageStore
+
+    public init(pool: PostgresPool) {
+        store = MessageStore(pool: pool)
+    }
+
+    static let contentBytes = 256 * 1024
+    static let batchSize = 1...1000
+    static let listLimit = Paging(defaultLimit: 50, maximumLimit: 200)
+
+    /// `POST /db/messages/store`: one message → the stored message.
+    public func store(caller: Caller, body: JSONValue) async throws -> Message {
+        var input = InputReader(body)
+        let sessionID = input.uuid("session_id")
+        let message = Self.readMessage(body, path: "", input: &input)
+        try input.finish()
+        return try await append([message!], to: sessionID!, caller: caller)[0]
+    }
+
+    /// `POST /db/messages/batch`: up to 1000 messages, stored in the given order, all or nothing.
+    public func storeBatch(caller: Caller, body: JSONValue) async throws -> [Message] {
+        var input = InputReader(body)
+        let sessionID = input.uuid("session_id")
+        let messages = input.array("messages", count: Self.batchSize) { reader, item, path in
+            Self.readMessage(item, path: path, input: &reader)
+        }
+        try input.finish()
+        return try await append(messages!, to: sessionID!, caller: caller)
+    }
+
+    /// `GET /db/messages/{id}`.
+    public func get(caller: Caller, id: String) async throws -> Message {
+        guard let id = UUID(uuidString: id) else { throw ServiceError.notFound("message") }
+        let message = try await database(table: "messages") { try await store.find(id: id, caller: caller) }
+        guard let message else { throw ServiceError.notFound("message") }
+        return message
+    }
+
+    /// `GET /db/sessions/{id}/messages?limit=&cursor=&order=asc|desc`.
+    public func list(caller: Caller, sessionID: String, query: [String: String]) async throws -> Page<Message> {
+        var errors: [FieldError] = []
+        let limit = Self.listLimit.limit(query["limit"], errors: &errors)
+        let order = query["order"] ?? "asc"
+        if order != "asc" && order != "desc" {
+            errors.append(FieldError(field: "order", message: "must be asc or desc"))
+        }
+        if !errors.isEmpty { throw ServiceError.invalid(errors) }
+        let kind = "messages-\(order)"
+        let cursor = try query["cursor"].map { text throws(ServiceError) in try Cursor.decode(text, kind: kind) }
+        guard let session = UUID(uuidString: sessionID) else { throw ServiceError.notFound("session") }
+        let messages = try await database(table: "messages") {
+            try await store.page(
+                sessionID: session, caller: caller, ascending: order == "asc", afterSeq: cursor.map { Int($0.position) },
+                limit: limit + 1)
+        }
+        guard let messages else { throw ServiceError.notFound("session") }
+        return Page(items: messages, limit: limit) { Cursor(kind: kind, position: Int64($0.seq)) }
+    }
+
+    private func append(_ messages: [NewMessage], to sessionID: UUID, caller: Caller) async throws -> [Message] {
+        do {
+            return try await database(table: "messages") {
+                try await store.append(messages, to: sessionID, caller: caller)
+            }
+        } catch MessageStore.Refusal.notFound {
+            throw ServiceError.notFound("session")
+        } catch MessageStore.Refusal.archived {
+            throw ServiceError(.conflict, "the session is archived; messages cannot be added to it")
+        }
+    }
+
+    /// One message's fields (`role`, `content`, `token_count`?, `model`?, `metadata`?).
+    static func readMessage(_ value: JSONValue, path: String, input: inout InputReader) -> NewMessage? {
+        guard case .object = value else {
+            input.merge([FieldError(field: path.isEmpty ? "body" : path, message: "must be an object")])
+            return nil
+        }
+        var fields = InputReader(value, path: path)
+        let role = fields.choice("role", of: Message.roles)
+        let content = fields.text("content", maximumBytes: contentBytes, allowEmpty: true)
+        let tokenCount = fields.integer("token_count", required: false, in: 0...Int64(Int32.max))
+        let model = fields.string("model", required: false, length: 1...128)
+        let metadata = fields.object("metadata")
+        input.merge(fields.errors)
+        guard fields.errors.isEmpty, let role, let content else { return nil }
+        return NewMessage(
+            id: UUIDv7.make(), role: role, content: content,
+            tokenCount: tokenCount.map { Int($0) } ?? Message.estimatedTokens(content),
+            tokenCountEstimated: tokenCount == nil, model: model, metadata: metadata ?? .object([]))
+    }
+}

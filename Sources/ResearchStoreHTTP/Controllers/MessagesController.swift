@@ -1,0 +1,48 @@
+import Hummingbird
+import ResearchStore
+
+/// `/db/messages…`, a session's messages, and `/db/context/{session_id}`.
+struct MessagesController {
+    let messages: MessageService
+    let context: ContextService
+
+    func register(with router: Router<AppRequestContext>) {
+        router.post("/db/messages/store", use: store)
+        router.post("/db/messages/batch", use: storeBatch)
+        router.get("/db/messages/:id", use: get)
+        router.get("/db/sessions/:id/messages", use: list)
+        router.get("/db/context/:session_id", use: contextWindow)
+    }
+
+    @Sendable func store(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
+        let message = try await messages.store(caller: try Identity.caller(of: request), body: try await JSONRequest.object(request))
+        return JSONResponse(
+            status: .created, headers: [.location: "/db/messages/\(message.id.uuidString.lowercased())"], body: message.json)
+    }
+
+    @Sendable func storeBatch(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
+        let body = try await JSONRequest.object(request, limit: BodyLimits.batch)
+        let stored = try await messages.storeBatch(caller: try Identity.caller(of: request), body: body)
+        let session = stored.first?.sessionID.uuidString.lowercased() ?? ""
+        return JSONResponse(
+            status: .created, headers: [.location: "/db/sessions/\(session)/messages"],
+            body: .object([("items", .array(stored.map(\.json)))]))
+    }
+
+    @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
+        JSONResponse(body: try await messages.get(caller: try Identity.caller(of: request), id: context.parameters.get("id") ?? "").json)
+    }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
+        let page = try await messages.list(
+            caller: try Identity.caller(of: request), sessionID: context.parameters.get("id") ?? "", query: request.queryValues)
+        return JSONResponse(body: .page(page) { $0.json })
+    }
+
+    @Sendable func contextWindow(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
+        let window = try await self.context.context(
+            caller: try Identity.caller(of: request), sessionID: context.parameters.get("session_id") ?? "",
+            query: request.queryValues)
+        return JSONResponse(body: window.json)
+    }
+}
