@@ -72,3 +72,24 @@ extension ContextWindow {
         ])
     }
 }
+
+extension ResearchRequest {
+    var json: JSONValue {
+        .object([
+            ("id", .string(id.uuidString.lowercased())),
+            ("session_id", .string(sessionID.uuidString.lowercased())),
+            ("question", .string(question)),
+            ("workflow_type", .string(workflowType)),
+            ("parameters", parameters),
+            ("status", .string(status)),
+            ("result", result ?? .null),
+            ("error", error.map(JSONValue.string) ?? .null),
+            ("sources", .array(sources.map(JSONValue.string))),
+            ("created_at", .timestamp(createdAt)),
+            ("started_at", .timestamp(startedAt)),
+            ("finished_at", .timestamp(finishedAt)),
+            ("duration_ms", durationMilliseconds.map { .integer($0) } ?? .null),
+            ("history", .array(history.map { .object([("status", .string($0.status)), ("at", .timestamp($0.at))]) })),
+        ])
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Postgres
+import PostgresPool
+
+/// The SQL of `research_requests` and `research_status_history`.
+struct ResearchRequestStore: Sendable {
+    let pool: PostgresPool
+
+    /// Creates a pending request in a session the caller may see, with its first history entry,
+    /// in one statement. Nil when the session is not visible.
+    func create(
+        id: UUID, sessionID: UUID, caller: Caller, question: String, workflowType: String, parameters: JSONValue
+    ) async throws -> ResearchRequest? {
+        let rows = try await pool.query(
+            """
+            WITH target AS (
+                SELECT id, user_id FROM sessions
+                WHERE id = \(sessionID) AND (\(caller.isAdmin) OR user_id = \(caller.userID))
+            ), created AS (
+                INSERT INTO research_requests AS r (id, session_id, user_id, question, workflow_type, parameters)
+                SELECT \(id), target.id, target.user_id, \(question), \(workflowType), \(PostgresRawJSON(parameters.serialized))
+                FROM target
+                RETURNING \(unescaped: ResearchRequest.columns)
+            ), history AS (
+                INSERT INTO research_status_history (research_id, status, at)
+                SELECT id, 'pending', created_at FROM created
+            )
+            SELECT * FROM created
+            """)
+        return try rows.first.map { row in
+            try ResearchRequest(row: row, history: [.init(status: "pending", at: try row.decode(9, as: Date.self))])
+        }
+    }
+
+    func find(id: UUID, caller: Caller) async throws -> ResearchRequest? {
+        try await pool.withConnection { connection in
+            let rows = try await connection.query(
+                """
+                SELECT \(unescaped: ResearchRequest.columns) FROM research_requests r
+                WHERE r.id = \(id) AND (\(caller.isAdmin) OR r.user_id = \(caller.userID))
+                """)
+            guard let row = rows.first else { return nil }
+            let history = try await histories(of: [id], on: connection)
+            return try ResearchRequest(row: row, history: history[id] ?? [])
+        }
+    }
+
+    enum TransitionOutcome {
+        case notFound
+        case refused(currentStatus: String)
+        case changed(ResearchRequest)
+    }
+
+    /// Moves the request to `status` only if it is in one of the allowed source statuses, and
+    /// records the transition, in one statement. The row lock (`FOR UPDATE`) makes racing
+    /// transitions queue up: the second sees the first's outcome and is refused.
+    func transition(
+        id: UUID, caller: Caller, to status: String, result: JSONValue?, error: String?, sources: [String]?
+    ) async throws -> TransitionOutcome {
+        try await pool.withConnection { connection in
+            let rows = try await connection.query(
+                """
+                WITH current AS (
+                    SELECT id, status FROM research_requests
+                    WHERE id = \(id) AND (\(caller.isAdmin) OR user_id = \(caller.userID))
+                    FOR UPDATE
+                ), changed AS (
+                    UPDATE research_requests AS r SET
+                        status = \(status),
+                        started_at = CASE WHEN \(status) = 'running' THEN date_trunc('milliseconds', now())
+                                          ELSE r.started_at END,
+                        finished_at = CASE WHEN \(status) IN ('completed', 'failed', 'cancelled')
+                                           THEN greatest(date_trunc('milliseconds', now()), coalesce(r.started_at, r.created_at))
+                                      END,
+                        result = coalesce(\(result.map { PostgresRawJSON($0.serialized) }), r.result),
+                        error = coalesce(\(error), r.error),
+                        sources = coalesce(\(sources), r.sources)
+                    FROM current
+                    WHERE r.id = current.id AND current.status = ANY(\(ResearchRequest.sources(of: status)))
+                    RETURNING \(unescaped: ResearchRequest.columns)
+                ), history AS (
+                    INSERT INTO research_status_history (research_id, status, at)
+                    SELECT id, status, coalesce(finished_at, started_at) FROM changed
+                )
+                SELECT changed.*, current.status AS previous FROM current LEFT JOIN changed ON true
+                """)
+            guard let row = rows.first else { return .notFound }
+            if row.isNull(0) { return .refused(currentStatus: try row.decode("previous", as: String.self)) }
+            let history = try await histories(of: [id], on: connection)
+            let request = try ResearchRequest(row: row, history: history[id] ?? [])
+            return .changed(request)
+        }
+    }
+
+    /// Newest first; nil when `sessionID` names a session the caller may not see.
+    func list(
+        caller: Caller, sessionID: UUID?, status: String?, workflowType: String?, after: Cursor?, limit: Int
+    ) async throws -> [ResearchRequest]? {
+        try await pool.withConnection { connection in
+            if let sessionID {
+                let visible = try await connection.query(
+                    "SELECT 1 FROM sessions WHERE id = \(sessionID) AND (\(caller.isAdmin) OR user_id = \(caller.userID))")
+                if visible.isEmpty { return nil }
+            }
+            let owner: String? = caller.isAdmin ? nil : caller.userID
+            let afterTime = after.map { Date(millisecondsSince1970: $0.position) }
+            let rows = try await connection.query(
+                """
+                SELECT \(unescaped: ResearchRequest.columns) FROM research_requests r
+                WHERE (\(owner)::text IS NULL OR r.user_id = \(owner))
+                  AND (\(sessionID)::uuid IS NULL OR r.session_id = \(sessionID))
+                  AND (\(status)::text IS NULL OR r.status = \(status))
+                  AND (\(workflowType)::text IS NULL OR r.workflow_type = \(workflowType))
+                  AND (\(afterTime)::timestamptz IS NULL OR (r.created_at, r.id) < (\(afterTime), \(after?.id)))
+                ORDER BY r.created_at DESC, r.id DESC
+                LIMIT \(limit)
+                """)
+            let ids = try rows.map { try $0.decode(0, as: UUID.self) }
+            let history = try await histories(of: ids, on: connection)
+            return try zip(rows, ids).map { try ResearchRequest(row: $0, history: history[$1] ?? []) }
+        }
+    }
+
+    /// The status histories of `ids`, oldest transition first.
+    private func histories(of ids: [UUID], on connection: PostgresConnection) async throws
+        -> [UUID: [ResearchRequest.StatusChange]]
+    {
+        guard !ids.isEmpty else { return [:] }
+        let rows = try await connection.query(
+            """
+            SELECT research_id, status, at FROM research_status_history
+            WHERE research_id = ANY(\(ids)) ORDER BY research_id, at, id
+            """)
+        var result: [UUID: [ResearchRequest.StatusChange]] = [:]
+        for row in rows {
+            let (id, status, at) = try row.decode((UUID, String, Date).self)
+            result[id, default: []].append(.init(status: status, at: at))
+        }
+        return result
+    }
+}

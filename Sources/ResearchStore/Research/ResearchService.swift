@@ -1,0 +1,107 @@
+import Foundation
+import PostgresPool
+
+/// Research requests: created pending, moved through the status machine by conditional updates
+/// that the database arbitrates, every transition recorded.
+public struct ResearchService: Sendable {
+    let store: ResearchRequestStore
+
+    public init(pool: PostgresPool) {
+        store = ResearchRequestStore(pool: pool)
+    }
+
+    static let workflowTypePattern = "[a-z0-9_.:-]{1,64}"
+    static let listLimit = Paging(defaultLimit: 50, maximumLimit: 200)
+
+    /// `POST /db/research/create`: `{"session_id", "question", "workflow_type", "parameters"?}`.
+    public func create(caller: Caller, body: JSONValue) async throws -> ResearchRequest {
+        var input = InputReader(body)
+        let sessionID = input.uuid("session_id")
+        let question = input.string("question", length: 1...10_000)
+        let workflowType = input.string(
+            "workflow_type", length: 1...64, pattern: Self.workflowTypePattern,
+            patternDescription: "1 to 64 characters of [a-z0-9_.:-]")
+        let parameters = input.object("parameters")
+        try input.finish()
+        let request = try await database(table: "research_requests") {
+            try await store.create(
+                id: UUIDv7.make(), sessionID: sessionID!, caller: caller, question: question!, workflowType: workflowType!,
+                parameters: parameters ?? .object([]))
+        }
+        guard let request else { throw ServiceError.notFound("session") }
+        return request
+    }
+
+    /// `GET /db/research/{id}`.
+    public func get(caller: Caller, id: String) async throws -> ResearchRequest {
+        guard let id = UUID(uuidString: id) else { throw ServiceError.notFound("research request") }
+        let request = try await database(table: "research_requests") { try await store.find(id: id, caller: caller) }
+        guard let request else { throw ServiceError.notFound("research request") }
+        return request
+    }
+
+    /// `PATCH /db/research/{id}`: `{"status", "result"?, "error"?, "sources"?}`.
+    /// `completed` needs `result`, `failed` needs `error`; a transition the status machine does not
+    /// allow is `409` naming the current status.
+    public func update(caller: Caller, id: String, body: JSONValue) async throws -> ResearchRequest {
+        var input = InputReader(body)
+        let status = input.choice("status", of: ResearchRequest.statuses)
+        let result = input.object("result")
+        let error = input.string("error", required: false, length: 1...4000)
+        let sources = input.array("sources", required: false, count: 0...500) { reader, item, path -> String? in
+            guard case .string(let text) = item, (1...2048).contains(text.unicodeScalars.count) else {
+                reader.merge([FieldError(field: path, message: "must be a string of 1 to 2048 characters")])
+                return nil
+            }
+            return text
+        }
+        if status == "completed", result == nil, input.errors.allSatisfy({ $0.field != "result" }) {
+            input.fail("result", "is required to complete a research request")
+        }
+        if status == "failed", error == nil, input.errors.allSatisfy({ $0.field != "error" }) {
+            input.fail("error", "is required to fail a research request")
+        }
+        try input.finish()
+        guard let id = UUID(uuidString: id) else { throw ServiceError.notFound("research request") }
+        let outcome = try await database(table: "research_requests") {
+            try await store.transition(id: id, caller: caller, to: status!, result: result, error: error, sources: sources)
+        }
+        switch outcome {
+        case .notFound:
+            throw ServiceError.notFound("research request")
+        case .refused(let current):
+            throw ServiceError(
+                .conflict, "a research request that is \(current) cannot become \(status!)", currentStatus: current)
+        case .changed(let request):
+            return request
+        }
+    }
+
+    /// `GET /db/research?session_id=&status=&workflow_type=&limit=&cursor=`, newest first.
+    public func list(caller: Caller, query: [String: String]) async throws -> Page<ResearchRequest> {
+        var errors: [FieldError] = []
+        let sessionText = query["session_id"]
+        let sessionID = sessionText.flatMap(UUID.init(uuidString:))
+        if sessionText != nil, sessionID == nil { errors.append(FieldError(field: "session_id", message: "must be a UUID")) }
+        let status = query["status"]
+        if let status, !ResearchRequest.statuses.contains(status) {
+            errors.append(FieldError(field: "status", message: "must be one of \(ResearchRequest.statuses.joined(separator: ", "))"))
+        }
+        let workflowType = query["workflow_type"]
+        if let workflowType, workflowType.range(of: "^\(Self.workflowTypePattern)$", options: .regularExpression) == nil {
+            errors.append(FieldError(field: "workflow_type", message: "must be 1 to 64 characters of [a-z0-9_.:-]"))
+        }
+        let limit = Self.listLimit.limit(query["limit"], errors: &errors)
+        if !errors.isEmpty { throw ServiceError.invalid(errors) }
+        let cursor = try query["cursor"].map { text throws(ServiceError) in try Cursor.decode(text, kind: "research") }
+        let requests = try await database(table: "research_requests") {
+            try await store.list(
+                caller: caller, sessionID: sessionID, status: status, workflowType: workflowType, after: cursor,
+                limit: limit + 1)
+        }
+        guard let requests else { throw ServiceError.notFound("session") }
+        return Page(items: requests, limit: limit) {
+            Cursor(kind: "research", position: $0.createdAt.millisecondsSince1970, id: $0.id)
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import Hummingbird
+import ResearchStore
+
+/// `/db/research…`.
+struct ResearchController {
+    let research: ResearchService
+
+    func register(with router: Router<AppRequestContext>) {
+        router.post("/db/research/create", use: create)
+        router.get("/db/research", use: list)
+        router.get("/db/research/:id", use: get)
+        router.patch("/db/research/:id", use: update)
+    }
+
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
+        let created = try await research.create(caller: try Identity.caller(of: request), body: try await JSONRequest.object(request))
+        return JSONResponse(
+            status: .created, headers: [.location: "/db/research/\(created.id.uuidString.lowercased())"], body: created.json)
+    }
+
+    @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
+        JSONResponse(body: try await research.get(caller: try Identity.caller(of: request), id: context.parameters.get("id") ?? "").json)
+    }
+
+    @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
+        let body = try await JSONRequest.object(request)
+        let updated = try await research.update(caller: try Identity.caller(of: request), id: context.parameters.get("id") ?? "", body: body)
+        return JSONResponse(body: updated.json)
+    }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
+        let page = try await research.list(caller: try Identity.caller(of: request), query: request.queryValues)
+        return JSONResponse(body: .page(page) { $0.json })
+    }
+}
