@@ -23,6 +23,7 @@ public func buildRouter(health: HealthService, pool: PostgresPool) -> Router<App
     SessionsController(sessions: SessionService(pool: pool)).register(with: router)
     MessagesController(messages: MessageService(pool: pool), context: ContextService(pool: pool)).register(with: router)
     ResearchController(research: ResearchService(pool: pool)).register(with: router)
+    AnalyticsController(analytics: AnalyticsService(pool: pool)).register(with: router)
     return router
 }
 

@@ -93,3 +93,62 @@ extension ResearchRequest {
         ])
     }
 }
+
+extension JSONValue {
+    static func double(_ value: Double?) -> JSONValue {
+        guard let value, value.isFinite else { return .null }
+        return .number(value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)")
+    }
+}
+
+extension AnalyticsSummary {
+    var json: JSONValue {
+        .object([
+            ("from", .timestamp(from)),
+            ("to", .timestamp(to)),
+            ("bucket", .string(bucket)),
+            (
+                "event_types",
+                .array(
+                    eventTypes.map {
+                        .object([
+                            ("event_type", .string($0.eventType)),
+                            ("count", .integer($0.count)),
+                            ("duration_ms", .object([("p50", .double($0.p50)), ("p95", .double($0.p95)), ("p99", .double($0.p99))])),
+                        ])
+                    })
+            ),
+            (
+                "buckets",
+                .array(
+                    buckets.map {
+                        .object([("start", .timestamp($0.start)), ("event_type", .string($0.eventType)), ("count", .integer($0.count))])
+                    })
+            ),
+        ])
+    }
+}
+
+extension SessionAnalytics {
+    var json: JSONValue {
+        .object([
+            ("session_id", .string(sessionID.uuidString.lowercased())),
+            ("messages", .object(["user", "assistant", "system", "tool"].map { ($0, .integer(messages[$0] ?? 0)) })),
+            ("total_tokens", .integer(totalTokens)),
+            (
+                "research",
+                .object(
+                    ["pending", "running", "completed", "failed", "cancelled"].map { ($0, JSONValue.integer(research[$0] ?? 0)) }
+                        + [("mean_duration_ms", .double(meanResearchDurationMilliseconds))])
+            ),
+            (
+                "llm_usage",
+                .object([
+                    ("calls", .integer(llmCalls)), ("prompt_tokens", .integer(promptTokens)),
+                    ("completion_tokens", .integer(completionTokens)), ("cost_usd", .double(costUSD)),
+                ])
+            ),
+            ("events", .integer(events)),
+        ])
+    }
+}
