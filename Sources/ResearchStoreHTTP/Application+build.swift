@@ -20,10 +20,12 @@ public func buildRouter(health: HealthService, pool: PostgresPool) -> Router<App
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: ProblemMiddleware())
     HealthController(health: health).register(with: router)
-    SessionsController(sessions: SessionService(pool: pool)).register(with: router)
-    MessagesController(messages: MessageService(pool: pool), context: ContextService(pool: pool)).register(with: router)
-    ResearchController(research: ResearchService(pool: pool)).register(with: router)
-    AnalyticsController(analytics: AnalyticsService(pool: pool)).register(with: router)
+    let idempotent = IdempotentCreate(idempotency: IdempotencyService(pool: pool))
+    SessionsController(sessions: SessionService(pool: pool), idempotent: idempotent).register(with: router)
+    MessagesController(messages: MessageService(pool: pool), context: ContextService(pool: pool), idempotent: idempotent)
+        .register(with: router)
+    ResearchController(research: ResearchService(pool: pool), idempotent: idempotent).register(with: router)
+    AnalyticsController(analytics: AnalyticsService(pool: pool), idempotent: idempotent).register(with: router)
     return router
 }
 

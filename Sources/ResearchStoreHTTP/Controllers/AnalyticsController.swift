@@ -4,6 +4,7 @@ import ResearchStore
 /// `/db/analytics…`.
 struct AnalyticsController {
     let analytics: AnalyticsService
+    let idempotent: IdempotentCreate
 
     func register(with router: Router<AppRequestContext>) {
         router.post("/db/analytics/log", use: log)
@@ -12,15 +13,18 @@ struct AnalyticsController {
         router.get("/db/analytics/sessions/:id", use: session)
     }
 
-    @Sendable func log(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
-        let accepted = try await analytics.log(caller: try Identity.caller(of: request), body: try await JSONRequest.object(request))
-        return JSONResponse(status: .accepted, body: .object([("accepted", .integer(accepted))]))
+    @Sendable func log(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await idempotent.run(request, route: "/db/analytics/log") { caller, body in
+            let accepted = try await analytics.log(caller: caller, body: body)
+            return JSONResponse(status: .accepted, body: .object([("accepted", .integer(accepted))]))
+        }
     }
 
-    @Sendable func logBatch(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
-        let body = try await JSONRequest.object(request, limit: BodyLimits.batch)
-        let accepted = try await analytics.logBatch(caller: try Identity.caller(of: request), body: body)
-        return JSONResponse(status: .accepted, body: .object([("accepted", .integer(accepted))]))
+    @Sendable func logBatch(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await idempotent.run(request, route: "/db/analytics/batch", limit: BodyLimits.batch) { caller, body in
+            let accepted = try await analytics.logBatch(caller: caller, body: body)
+            return JSONResponse(status: .accepted, body: .object([("accepted", .integer(accepted))]))
+        }
     }
 
     @Sendable func summary(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {

@@ -5,6 +5,7 @@ import ResearchStore
 struct MessagesController {
     let messages: MessageService
     let context: ContextService
+    let idempotent: IdempotentCreate
 
     func register(with router: Router<AppRequestContext>) {
         router.post("/db/messages/store", use: store)
@@ -14,19 +15,22 @@ struct MessagesController {
         router.get("/db/context/:session_id", use: contextWindow)
     }
 
-    @Sendable func store(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
-        let message = try await messages.store(caller: try Identity.caller(of: request), body: try await JSONRequest.object(request))
-        return JSONResponse(
-            status: .created, headers: [.location: "/db/messages/\(message.id.uuidString.lowercased())"], body: message.json)
+    @Sendable func store(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await idempotent.run(request, route: "/db/messages/store") { caller, body in
+            let message = try await messages.store(caller: caller, body: body)
+            return JSONResponse(
+                status: .created, headers: [.location: "/db/messages/\(message.id.uuidString.lowercased())"], body: message.json)
+        }
     }
 
-    @Sendable func storeBatch(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
-        let body = try await JSONRequest.object(request, limit: BodyLimits.batch)
-        let stored = try await messages.storeBatch(caller: try Identity.caller(of: request), body: body)
-        let session = stored.first?.sessionID.uuidString.lowercased() ?? ""
-        return JSONResponse(
-            status: .created, headers: [.location: "/db/sessions/\(session)/messages"],
-            body: .object([("items", .array(stored.map(\.json)))]))
+    @Sendable func storeBatch(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await idempotent.run(request, route: "/db/messages/batch", limit: BodyLimits.batch) { caller, body in
+            let stored = try await messages.storeBatch(caller: caller, body: body)
+            let session = stored.first?.sessionID.uuidString.lowercased() ?? ""
+            return JSONResponse(
+                status: .created, headers: [.location: "/db/sessions/\(session)/messages"],
+                body: .object([("items", .array(stored.map(\.json)))]))
+        }
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {

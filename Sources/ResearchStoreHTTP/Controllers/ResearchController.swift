@@ -4,6 +4,7 @@ import ResearchStore
 /// `/db/research…`.
 struct ResearchController {
     let research: ResearchService
+    let idempotent: IdempotentCreate
 
     func register(with router: Router<AppRequestContext>) {
         router.post("/db/research/create", use: create)
@@ -12,10 +13,12 @@ struct ResearchController {
         router.patch("/db/research/:id", use: update)
     }
 
-    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
-        let created = try await research.create(caller: try Identity.caller(of: request), body: try await JSONRequest.object(request))
-        return JSONResponse(
-            status: .created, headers: [.location: "/db/research/\(created.id.uuidString.lowercased())"], body: created.json)
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await idempotent.run(request, route: "/db/research/create") { caller, body in
+            let created = try await research.create(caller: caller, body: body)
+            return JSONResponse(
+                status: .created, headers: [.location: "/db/research/\(created.id.uuidString.lowercased())"], body: created.json)
+        }
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {

@@ -4,6 +4,7 @@ import ResearchStore
 /// `/db/sessions…`: decode, call the service, encode.
 struct SessionsController {
     let sessions: SessionService
+    let idempotent: IdempotentCreate
 
     func register(with router: Router<AppRequestContext>) {
         router.post("/db/sessions/create", use: create)
@@ -13,10 +14,12 @@ struct SessionsController {
         router.delete("/db/sessions/:id", use: delete)
     }
 
-    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
-        let session = try await sessions.create(caller: try Identity.caller(of: request), body: try await JSONRequest.object(request))
-        return JSONResponse(
-            status: .created, headers: [.location: "/db/sessions/\(session.id.uuidString.lowercased())"], body: session.json)
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await idempotent.run(request, route: "/db/sessions/create") { caller, body in
+            let session = try await sessions.create(caller: caller, body: body)
+            return JSONResponse(
+                status: .created, headers: [.location: "/db/sessions/\(session.id.uuidString.lowercased())"], body: session.json)
+        }
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {

@@ -5,20 +5,27 @@ import ResearchStore
 /// bytes (else `413`), well-formed (else `400`), storable (depth, `\u0000`, numbers: else `422`).
 enum JSONRequest {
     static func object(_ request: Request, limit: Int = BodyLimits.standard) async throws -> JSONValue {
+        try parse(try await bytes(request, limit: limit))
+    }
+
+    /// The raw body, after the content-type and size checks.
+    static func bytes(_ request: Request, limit: Int) async throws -> [UInt8] {
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         guard contentType.hasPrefix("application/json") else {
             throw ServiceError(.malformed, "the body must be sent as application/json")
         }
         var body = request.body
-        let buffer: ByteBuffer
         do {
-            buffer = try await body.collect(upTo: limit)
+            return Array(try await body.collect(upTo: limit).readableBytesView)
         } catch {
             throw ServiceError(.tooLarge, "the request body is over the limit of \(limit) bytes")
         }
+    }
+
+    static func parse(_ bytes: [UInt8]) throws -> JSONValue {
         let value: JSONValue
         do {
-            value = try JSONParser.parse(Array(buffer.readableBytesView))
+            value = try JSONParser.parse(bytes)
         } catch {
             if error.isSyntax { throw ServiceError(.malformed, "the body is not valid JSON: \(error.message)") }
             throw ServiceError.invalid(field: error.path, error.message)
