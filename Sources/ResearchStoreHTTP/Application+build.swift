@@ -20,6 +20,7 @@ public func buildRouter(health: HealthService, pool: PostgresPool) -> Router<App
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: ProblemMiddleware())
     HealthController(health: health).register(with: router)
+    OpenAPIController().register(with: router)
     let idempotent = IdempotentCreate(idempotency: IdempotencyService(pool: pool))
     SessionsController(sessions: SessionService(pool: pool), idempotent: idempotent).register(with: router)
     MessagesController(messages: MessageService(pool: pool), context: ContextService(pool: pool), idempotent: idempotent)

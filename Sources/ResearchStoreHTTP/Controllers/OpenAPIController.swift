@@ -1,0 +1,17 @@
+import Hummingbird
+
+/// `/openapi.json` and `/openapi.yaml`: the contract this server implements.
+struct OpenAPIController {
+    func register(with router: Router<some RequestContext>) {
+        router.get("/openapi.json") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+        router.get("/openapi.yaml") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/yaml"],
+                body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml + "\n")))
+        }
+    }
+}
