@@ -44,29 +44,18 @@ public struct AnalyticsService: Sendable {
 
     /// `GET /db/analytics/summary?from=&to=&event_type=&bucket=hour|day` (default: the last 24 h by hour).
     public func summary(caller: Caller, query: [String: String]) async throws -> AnalyticsSummary {
-        var errors: [FieldError] = []
-        func time(_ name: String) -> Date? {
-            guard let text = query[name] else { return nil }
-            guard let date = Timestamp.parse(text) else {
-                errors.append(FieldError(field: name, message: "must be an RFC 3339 timestamp"))
-                return nil
-            }
-            return date
-        }
-        let to = time("to") ?? Timestamp.truncatedToMilliseconds(Date())
-        let from = time("from") ?? to.addingTimeInterval(-86_400)
-        let bucket = query["bucket"] ?? "hour"
-        if bucket != "hour" && bucket != "day" { errors.append(FieldError(field: "bucket", message: "must be hour or day")) }
-        let eventType = query["event_type"]
-        if let eventType, eventType.range(of: "^\(Self.eventTypePattern)$", options: .regularExpression) == nil {
-            errors.append(FieldError(field: "event_type", message: "must be 1 to 64 characters of [a-z0-9_.:-]"))
-        }
-        if from > to { errors.append(FieldError(field: "from", message: "must not be after to")) }
+        var reader = QueryReader(query)
+        let to = reader.timestamp("to") ?? Timestamp.truncatedToMilliseconds(Date())
+        let from = reader.timestamp("from") ?? to.addingTimeInterval(-86_400)
+        let bucket = reader.choice("bucket", of: ["hour", "day"]) ?? "hour"
+        let eventType = reader.string(
+            "event_type", pattern: Self.eventTypePattern, description: "1 to 64 characters of [a-z0-9_.:-]")
+        if from > to { reader.fail("from", "must not be after to") }
         let bucketSeconds: Double = bucket == "day" ? 86_400 : 3_600
         if to.timeIntervalSince(from) / bucketSeconds > Double(Self.maximumBuckets) {
-            errors.append(FieldError(field: "from", message: "the window spans more than \(Self.maximumBuckets) buckets"))
+            reader.fail("from", "the window spans more than \(Self.maximumBuckets) buckets")
         }
-        if !errors.isEmpty { throw ServiceError.invalid(errors) }
+        try reader.finish()
         let owner = caller.isAdmin ? nil : caller.userID
         let figures = try await database(table: "analytics_events") {
             try await store.summary(owner: owner, from: from, to: to, eventType: eventType, bucket: bucket)

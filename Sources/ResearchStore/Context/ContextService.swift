@@ -16,10 +16,10 @@ public struct ContextService: Sendable {
     static let maxMessagesRange: ClosedRange<Int> = 1...1000
 
     public func context(caller: Caller, sessionID: String, query: [String: String]) async throws -> ContextWindow {
-        var errors: [FieldError] = []
-        let maxTokens = Self.budget(query["max_tokens"], name: "max_tokens", range: Self.maxTokensRange, default: Self.defaultMaxTokens, errors: &errors)
-        let maxMessages = Self.budget(query["max_messages"], name: "max_messages", range: Self.maxMessagesRange, default: Self.defaultMaxMessages, errors: &errors)
-        if !errors.isEmpty { throw ServiceError.invalid(errors) }
+        var reader = QueryReader(query)
+        let maxTokens = reader.integer("max_tokens", in: Self.maxTokensRange, default: Self.defaultMaxTokens)
+        let maxMessages = reader.integer("max_messages", in: Self.maxMessagesRange, default: Self.defaultMaxMessages)
+        try reader.finish()
         guard let id = UUID(uuidString: sessionID) else { throw ServiceError.notFound("session") }
         let window = try await database(table: "messages") {
             try await load(sessionID: id, caller: caller, maxTokens: maxTokens, maxMessages: maxMessages)
@@ -68,14 +68,5 @@ public struct ContextService: Sendable {
         return ContextWindow(
             session: session, messages: chosen.messages, tokenCount: chosen.tokens,
             truncated: omitted > 0 || chosen.pinnedLeftOut, omittedMessages: omitted, research: research)
-    }
-
-    private static func budget(_ text: String?, name: String, range: ClosedRange<Int>, default value: Int, errors: inout [FieldError]) -> Int {
-        guard let text else { return value }
-        guard let number = Int(text), range.contains(number) else {
-            errors.append(FieldError(field: name, message: "must be an integer from \(range.lowerBound) to \(range.upperBound)"))
-            return value
-        }
-        return number
     }
 }

@@ -43,15 +43,12 @@ public struct MessageService: Sendable {
 
     /// `GET /db/sessions/{id}/messages?limit=&cursor=&order=asc|desc`.
     public func list(caller: Caller, sessionID: String, query: [String: String]) async throws -> Page<Message> {
-        var errors: [FieldError] = []
-        let limit = Self.listLimit.limit(query["limit"], errors: &errors)
-        let order = query["order"] ?? "asc"
-        if order != "asc" && order != "desc" {
-            errors.append(FieldError(field: "order", message: "must be asc or desc"))
-        }
-        if !errors.isEmpty { throw ServiceError.invalid(errors) }
+        var reader = QueryReader(query)
+        let limit = reader.limit(Self.listLimit)
+        let order = reader.choice("order", of: ["asc", "desc"]) ?? "asc"
+        try reader.finish()
         let kind = "messages-\(order)"
-        let cursor = try query["cursor"].map { text throws(ServiceError) in try Cursor.decode(text, kind: kind) }
+        let cursor = try reader.cursor(kind: kind)
         guard let session = UUID(uuidString: sessionID) else { throw ServiceError.notFound("session") }
         let messages = try await database(table: "messages") {
             try await store.page(

@@ -79,21 +79,14 @@ public struct ResearchService: Sendable {
 
     /// `GET /db/research?session_id=&status=&workflow_type=&limit=&cursor=`, newest first.
     public func list(caller: Caller, query: [String: String]) async throws -> Page<ResearchRequest> {
-        var errors: [FieldError] = []
-        let sessionText = query["session_id"]
-        let sessionID = sessionText.flatMap(UUID.init(uuidString:))
-        if sessionText != nil, sessionID == nil { errors.append(FieldError(field: "session_id", message: "must be a UUID")) }
-        let status = query["status"]
-        if let status, !ResearchRequest.statuses.contains(status) {
-            errors.append(FieldError(field: "status", message: "must be one of \(ResearchRequest.statuses.joined(separator: ", "))"))
-        }
-        let workflowType = query["workflow_type"]
-        if let workflowType, workflowType.range(of: "^\(Self.workflowTypePattern)$", options: .regularExpression) == nil {
-            errors.append(FieldError(field: "workflow_type", message: "must be 1 to 64 characters of [a-z0-9_.:-]"))
-        }
-        let limit = Self.listLimit.limit(query["limit"], errors: &errors)
-        if !errors.isEmpty { throw ServiceError.invalid(errors) }
-        let cursor = try query["cursor"].map { text throws(ServiceError) in try Cursor.decode(text, kind: "research") }
+        var reader = QueryReader(query)
+        let sessionID = reader.uuid("session_id")
+        let status = reader.choice("status", of: ResearchRequest.statuses)
+        let workflowType = reader.string(
+            "workflow_type", pattern: Self.workflowTypePattern, description: "1 to 64 characters of [a-z0-9_.:-]")
+        let limit = reader.limit(Self.listLimit)
+        try reader.finish()
+        let cursor = try reader.cursor(kind: "research")
         let requests = try await database(table: "research_requests") {
             try await store.list(
                 caller: caller, sessionID: sessionID, status: status, workflowType: workflowType, after: cursor,

@@ -61,18 +61,12 @@ public struct SessionService: Sendable {
     /// `GET /db/sessions?user_id=&status=&limit=&cursor=`: the caller's sessions (an admin's:
     /// anyone's), most recently updated first.
     public func list(caller: Caller, query: [String: String]) async throws -> Page<Session> {
-        var errors: [FieldError] = []
-        let userID = query["user_id"]
-        if let userID, !Caller.isValidUserID(userID) {
-            errors.append(FieldError(field: "user_id", message: "must be 1 to 128 characters of [A-Za-z0-9._@:-]"))
-        }
-        let status = query["status"]
-        if let status, !Session.statuses.contains(status) {
-            errors.append(FieldError(field: "status", message: "must be one of active, archived"))
-        }
-        let limit = Self.listLimit.limit(query["limit"], errors: &errors)
-        if !errors.isEmpty { throw ServiceError.invalid(errors) }
-        let cursor = try query["cursor"].map { text throws(ServiceError) in try Cursor.decode(text, kind: "sessions") }
+        var reader = QueryReader(query)
+        let userID = reader.string("user_id", pattern: Caller.userIDPattern, description: "1 to 128 characters of [A-Za-z0-9._@:-]")
+        let status = reader.choice("status", of: Session.statuses)
+        let limit = reader.limit(Self.listLimit)
+        try reader.finish()
+        let cursor = try reader.cursor(kind: "sessions")
         if let userID, userID != caller.userID, !caller.isAdmin {
             throw ServiceError(.forbidden, "only an admin may list another user's sessions")
         }
@@ -81,21 +75,6 @@ public struct SessionService: Sendable {
             try await store.list(userID: owner, status: status, after: cursor, limit: limit + 1)
         }
         return Page(items: sessions, limit: limit) { Cursor(kind: "sessions", position: $0.updatedAt.millisecondsSince1970, id: $0.id) }
-    }
-}
-
-/// A list's `limit` rules: a default, a maximum, and `0` or more than the maximum refused.
-struct Paging {
-    let defaultLimit: Int
-    let maximumLimit: Int
-
-    func limit(_ text: String?, errors: inout [FieldError]) -> Int {
-        guard let text else { return defaultLimit }
-        guard let value = Int(text), (1...maximumLimit).contains(value) else {
-            errors.append(FieldError(field: "limit", message: "must be an integer from 1 to \(maximumLimit)"))
-            return defaultLimit
-        }
-        return value
     }
 }
 

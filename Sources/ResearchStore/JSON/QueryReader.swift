@@ -1,0 +1,86 @@
+import Foundation
+
+/// Reads typed query parameters, collecting every problem (422, by parameter name) like
+/// `InputReader` does for bodies. A cursor the server did not issue is `400`.
+public struct QueryReader {
+    private let values: [String: String]
+    public private(set) var errors: [FieldError] = []
+
+    public init(_ values: [String: String]) {
+        self.values = values
+    }
+
+    public mutating func fail(_ name: String, _ message: String) {
+        errors.append(FieldError(field: name, message: message))
+    }
+
+    /// Throws `invalid` with every collected problem, if any.
+    public func finish() throws(ServiceError) {
+        if !errors.isEmpty { throw ServiceError.invalid(errors) }
+    }
+
+    /// An integer in `range`, or `defaultValue` when absent.
+    public mutating func integer(_ name: String, in range: ClosedRange<Int>, default defaultValue: Int) -> Int {
+        guard let text = values[name] else { return defaultValue }
+        guard let number = Int(text), range.contains(number) else {
+            fail(name, "must be an integer from \(range.lowerBound) to \(range.upperBound)")
+            return defaultValue
+        }
+        return number
+    }
+
+    /// A list's `limit`: its default when absent; `0` or above the maximum refused.
+    mutating func limit(_ paging: Paging) -> Int {
+        integer("limit", in: 1...paging.maximumLimit, default: paging.defaultLimit)
+    }
+
+    /// One of `allowed`, or nil when absent.
+    public mutating func choice(_ name: String, of allowed: [String]) -> String? {
+        guard let text = values[name] else { return nil }
+        guard allowed.contains(text) else {
+            fail(name, "must be one of \(allowed.joined(separator: ", "))")
+            return nil
+        }
+        return text
+    }
+
+    /// A value matching the whole-string `pattern`, or nil when absent.
+    public mutating func string(_ name: String, pattern: String, description: String) -> String? {
+        guard let text = values[name] else { return nil }
+        guard text.range(of: "^(?:\(pattern))$", options: .regularExpression) != nil else {
+            fail(name, "must be \(description)")
+            return nil
+        }
+        return text
+    }
+
+    public mutating func uuid(_ name: String) -> UUID? {
+        guard let text = values[name] else { return nil }
+        guard let id = UUID(uuidString: text) else {
+            fail(name, "must be a UUID")
+            return nil
+        }
+        return id
+    }
+
+    public mutating func timestamp(_ name: String) -> Date? {
+        guard let text = values[name] else { return nil }
+        guard let date = Timestamp.parse(text) else {
+            fail(name, "must be an RFC 3339 timestamp")
+            return nil
+        }
+        return date
+    }
+
+    /// The `cursor` of a list of `kind`, or nil when absent.
+    public func cursor(kind: String) throws(ServiceError) -> Cursor? {
+        guard let text = values["cursor"] else { return nil }
+        return try Cursor.decode(text, kind: kind)
+    }
+}
+
+/// A list's `limit` rules: a default and a maximum.
+struct Paging {
+    let defaultLimit: Int
+    let maximumLimit: Int
+}
