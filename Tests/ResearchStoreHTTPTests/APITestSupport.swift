@@ -8,16 +8,16 @@ import ResearchStoreHTTP
 import TestSupport
 import Testing
 
-/// Runs `body` against the whole application (router, middleware, services) on the real,
-/// migrated test database.
+/// Runs `body` against the real server — listening on a free loopback port, spoken to over
+/// HTTP/1.1 — with the whole application on the real, migrated test database.
 func withAPI(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
     var configuration = PostgresPoolConfiguration()
     configuration.maximumConnections = 8
     configuration.shutdownGracePeriod = .seconds(1)
     let connection = try PostgresConfiguration(connectionString: try TestDatabase.url())
     let pool = PostgresPool(configuration: configuration, connection: connection, logger: TestDatabase.logger)
-    let app = buildApplication(settings: HTTPSettings(), pool: pool, version: "test", logger: TestDatabase.logger)
-    try await app.test(.router, body)
+    let app = buildApplication(settings: HTTPSettings(port: 0), pool: pool, version: "test", logger: TestDatabase.logger)
+    try await app.test(.live, body)
 }
 
 /// A user id no other test uses.
