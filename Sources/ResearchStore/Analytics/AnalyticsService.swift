@@ -65,10 +65,7 @@ public struct AnalyticsService: Sendable {
 
     /// `GET /db/analytics/sessions/{id}`.
     public func session(caller: Caller, id: String) async throws -> SessionAnalytics {
-        guard let id = UUID(uuidString: id) else { throw ServiceError.notFound("session") }
-        let figures = try await database(table: "sessions") { try await store.sessionFigures(sessionID: id, caller: caller) }
-        guard let figures else { throw ServiceError.notFound("session") }
-        return figures
+        try await lookUp("session", id: id, table: "sessions") { try await store.sessionFigures(sessionID: $0, caller: caller) }
     }
 
     /// One event's fields.

@@ -20,12 +20,9 @@ public struct ContextService: Sendable {
         let maxTokens = reader.integer("max_tokens", in: Self.maxTokensRange, default: Self.defaultMaxTokens)
         let maxMessages = reader.integer("max_messages", in: Self.maxMessagesRange, default: Self.defaultMaxMessages)
         try reader.finish()
-        guard let id = UUID(uuidString: sessionID) else { throw ServiceError.notFound("session") }
-        let window = try await database(table: "messages") {
-            try await load(sessionID: id, caller: caller, maxTokens: maxTokens, maxMessages: maxMessages)
+        return try await lookUp("session", id: sessionID, table: "messages") {
+            try await load(sessionID: $0, caller: caller, maxTokens: maxTokens, maxMessages: maxMessages)
         }
-        guard let window else { throw ServiceError.notFound("session") }
-        return window
     }
 
     /// Reads the session, its recent messages, the pinned system message and the completed

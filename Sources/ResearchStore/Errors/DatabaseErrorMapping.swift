@@ -1,3 +1,4 @@
+import Foundation
 import Postgres
 import PostgresPool
 
@@ -50,4 +51,15 @@ func database<Result>(
     } catch {
         throw ServiceError.mapping(error, table: table)
     }
+}
+
+/// Looks `what` up by a path id. A malformed id, an unknown one and one the caller may not see
+/// are all `404`, so existence is never leaked; database errors are mapped for the client.
+func lookUp<Result: Sendable>(
+    _ what: String, id text: String, table: String, _ find: (UUID) async throws -> Result?
+) async throws -> Result {
+    guard let id = UUID(uuidString: text) else { throw ServiceError.notFound(what) }
+    let result = try await database(table: table) { try await find(id) }
+    guard let result else { throw ServiceError.notFound(what) }
+    return result
 }

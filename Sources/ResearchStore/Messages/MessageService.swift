@@ -35,10 +35,7 @@ public struct MessageService: Sendable {
 
     /// `GET /db/messages/{id}`.
     public func get(caller: Caller, id: String) async throws -> Message {
-        guard let id = UUID(uuidString: id) else { throw ServiceError.notFound("message") }
-        let message = try await database(table: "messages") { try await store.find(id: id, caller: caller) }
-        guard let message else { throw ServiceError.notFound("message") }
-        return message
+        try await lookUp("message", id: id, table: "messages") { try await store.find(id: $0, caller: caller) }
     }
 
     /// `GET /db/sessions/{id}/messages?limit=&cursor=&order=asc|desc`.
@@ -49,13 +46,11 @@ public struct MessageService: Sendable {
         try reader.finish()
         let kind = "messages-\(order)"
         let cursor = try reader.cursor(kind: kind)
-        guard let session = UUID(uuidString: sessionID) else { throw ServiceError.notFound("session") }
-        let messages = try await database(table: "messages") {
+        let messages = try await lookUp("session", id: sessionID, table: "messages") {
             try await store.page(
-                sessionID: session, caller: caller, ascending: order == "asc", afterSeq: cursor.map { Int($0.position) },
+                sessionID: $0, caller: caller, ascending: order == "asc", afterSeq: cursor.map { Int($0.position) },
                 limit: limit + 1)
         }
-        guard let messages else { throw ServiceError.notFound("session") }
         return Page(items: messages, limit: limit) { Cursor(kind: kind, position: Int64($0.seq)) }
     }
 

@@ -34,10 +34,7 @@ public struct ResearchService: Sendable {
 
     /// `GET /db/research/{id}`.
     public func get(caller: Caller, id: String) async throws -> ResearchRequest {
-        guard let id = UUID(uuidString: id) else { throw ServiceError.notFound("research request") }
-        let request = try await database(table: "research_requests") { try await store.find(id: id, caller: caller) }
-        guard let request else { throw ServiceError.notFound("research request") }
-        return request
+        try await lookUp("research request", id: id, table: "research_requests") { try await store.find(id: $0, caller: caller) }
     }
 
     /// `PATCH /db/research/{id}`: `{"status", "result"?, "error"?, "sources"?}`.

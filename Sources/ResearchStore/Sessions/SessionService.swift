@@ -30,10 +30,7 @@ public struct SessionService: Sendable {
 
     /// `GET /db/sessions/{id}`.
     public func get(caller: Caller, id: String) async throws -> Session {
-        guard let id = UUID(uuidString: id) else { throw ServiceError.notFound("session") }
-        let session = try await database(table: "sessions") { try await store.find(id: id, caller: caller) }
-        guard let session else { throw ServiceError.notFound("session") }
-        return session
+        try await lookUp("session", id: id, table: "sessions") { try await store.find(id: $0, caller: caller) }
     }
 
     /// `PATCH /db/sessions/{id}`: `{"title"?, "status"?, "metadata"?}`; metadata is replaced whole.
@@ -43,19 +40,14 @@ public struct SessionService: Sendable {
         let status = input.choice("status", required: false, of: Session.statuses)
         let metadata = input.object("metadata")
         try input.finish()
-        guard let id = UUID(uuidString: id) else { throw ServiceError.notFound("session") }
-        let session = try await database(table: "sessions") {
-            try await store.update(id: id, caller: caller, title: title, status: status, metadata: metadata)
+        return try await lookUp("session", id: id, table: "sessions") {
+            try await store.update(id: $0, caller: caller, title: title, status: status, metadata: metadata)
         }
-        guard let session else { throw ServiceError.notFound("session") }
-        return session
     }
 
     /// `DELETE /db/sessions/{id}`: the session with its messages, research requests and events.
     public func delete(caller: Caller, id: String) async throws {
-        guard let id = UUID(uuidString: id) else { throw ServiceError.notFound("session") }
-        let deleted = try await database(table: "sessions") { try await store.delete(id: id, caller: caller) }
-        guard deleted else { throw ServiceError.notFound("session") }
+        _ = try await lookUp("session", id: id, table: "sessions") { try await store.delete(id: $0, caller: caller) ? true : nil }
     }
 
     /// `GET /db/sessions?user_id=&status=&limit=&cursor=`: the caller's sessions (an admin's:
