@@ -56,4 +56,16 @@ struct OpenAPITests {
             #expect(String(buffer: response.body) == file)
         }
     }
+
+    @Test("/docs renders the document with nothing loaded from elsewhere")
+    func docsPage() async throws {
+        try await withAPI { client in
+            let response = try await client.call(.get, "/docs", as: "anyone")
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType]?.hasPrefix("text/html") == true)
+            let page = String(buffer: response.body)
+            #expect(page.contains(#"fetch("/openapi.json")"#))
+            #expect(!page.contains("http://") && !page.contains("https://") && !page.contains("src="))
+        }
+    }
 }

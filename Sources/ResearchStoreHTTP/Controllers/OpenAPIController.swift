@@ -1,6 +1,6 @@
 import Hummingbird
 
-/// `/openapi.json` and `/openapi.yaml`: the contract this server implements.
+/// `/openapi.json`, `/openapi.yaml` and the `/docs` page: the contract this server implements.
 struct OpenAPIController {
     func register(with router: Router<some RequestContext>) {
         router.get("/openapi.json") { _, _ in
@@ -12,6 +12,11 @@ struct OpenAPIController {
             Response(
                 status: .ok, headers: [.contentType: "application/yaml"],
                 body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml + "\n")))
+        }
+        router.get("/docs") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: DocsPage.html)))
         }
     }
 }
