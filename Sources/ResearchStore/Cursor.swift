@@ -16,7 +16,7 @@ public struct Cursor: Sendable, Equatable {
     }
 
     public var encoded: String {
-        let text = "v1|\(kind)|\(position)|\(id?.uuidString.lowercased() ?? "")"
+        let text = "v1|\(kind)|\(position)|\(id?.lowercased ?? "")"
         return Data(text.utf8).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")

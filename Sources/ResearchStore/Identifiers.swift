@@ -28,19 +28,27 @@ public struct Caller: Sendable, Equatable {
         self.isAdmin = isAdmin
     }
 
-    /// The pattern every user id matches.
-    public static let userIDPattern = "[A-Za-z0-9._@:-]{1,128}"
-
+    /// 1–128 characters of `[A-Za-z0-9._@:-]`.
     public static func isValidUserID(_ id: String) -> Bool {
-        (1...128).contains(id.utf8.count)
-            && id.utf8.allSatisfy { byte in
-                switch byte {
-                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "@"),
-                    UInt8(ascii: ":"), UInt8(ascii: "-"):
-                    return true
-                default: return false
-                }
+        CharacterClass.matches(id, length: 1...128, CharacterClass.userID)
+    }
+
+    public static let userIDDescription = "1 to 128 characters of [A-Za-z0-9._@:-]"
+}
+
+extension UUID {
+    /// The canonical lower-case form, as the API writes ids.
+    public var lowercased: String {
+        let hex = Array("0123456789abcdef".utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(36)
+        withUnsafeBytes(of: uuid) { raw in
+            for (index, byte) in raw.enumerated() {
+                if index == 4 || index == 6 || index == 8 || index == 10 { bytes.append(UInt8(ascii: "-")) }
+                bytes.append(hex[Int(byte >> 4)])
+                bytes.append(hex[Int(byte & 0x0F)])
             }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

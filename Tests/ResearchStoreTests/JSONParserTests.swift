@@ -43,6 +43,13 @@ struct JSONParserTests {
         #expect(nul?.isSyntax == false)
     }
 
+    @Test("serialising escapes quotes, backslashes and control characters, and keeps the rest")
+    func escaping() throws {
+        let text = "a\u{01}\"\\\n\t é🧪 \u{1F}"
+        #expect(JSONValue.string(text).serialized == #""a\u0001\"\\\n\t é🧪 \u001f""#)
+        #expect(try parse(JSONValue.string(text).serialized) == .string(text))
+    }
+
     @Test("invalid UTF-8 is refused")
     func invalidUTF8() {
         #expect(throws: JSONParser.Failure.self) { try JSONParser.parse([0x22, 0xC3, 0x28, 0x22]) }
@@ -73,6 +80,14 @@ struct TimestampAndCursorTests {
         #expect(throws: ServiceError.self) { try Cursor.decode(cursor.encoded, kind: "messages") }
         #expect(throws: ServiceError.self) { try Cursor.decode("bm90IGEgY3Vyc29y", kind: "sessions") }
         #expect(throws: ServiceError.self) { try Cursor.decode(String(cursor.encoded.dropLast(3)), kind: "sessions") }
+    }
+
+    @Test("UUIDs are written in lower case, like uuidString.lowercased()")
+    func uuidText() {
+        for _ in 0..<100 {
+            let id = UUID()
+            #expect(id.lowercased == id.uuidString.lowercased())
+        }
     }
 
     @Test("UUIDv7 ids are version 7 and sort by time")

@@ -11,7 +11,7 @@ public struct AnalyticsService: Sendable {
         store = AnalyticsStore(pool: pool)
     }
 
-    static let eventTypePattern = "[a-z0-9_.:-]{1,64}"
+    static let typeDescription = "1 to 64 characters of [a-z0-9_.:-]"
     static let batchSize = 1...10_000
     static let maximumBuckets = 10_000
 
@@ -49,7 +49,7 @@ public struct AnalyticsService: Sendable {
         let from = reader.timestamp("from") ?? to.addingTimeInterval(-86_400)
         let bucket = reader.choice("bucket", of: ["hour", "day"]) ?? "hour"
         let eventType = reader.string(
-            "event_type", pattern: Self.eventTypePattern, description: "1 to 64 characters of [a-z0-9_.:-]")
+            "event_type", length: 1...64, allowed: CharacterClass.lowercaseToken, description: Self.typeDescription)
         if from > to { reader.fail("from", "must not be after to") }
         let bucketSeconds: Double = bucket == "day" ? 86_400 : 3_600
         if to.timeIntervalSince(from) / bucketSeconds > Double(Self.maximumBuckets) {
@@ -76,7 +76,7 @@ public struct AnalyticsService: Sendable {
         }
         var fields = InputReader(value, path: path)
         let eventType = fields.string(
-            "event_type", length: 1...64, pattern: eventTypePattern, patternDescription: "1 to 64 characters of [a-z0-9_.:-]")
+            "event_type", length: 1...64, allowed: CharacterClass.lowercaseToken, description: typeDescription)
         let sessionID = fields.uuid("session_id", required: false)
         let properties = fields.object("properties")
         let duration = fields.nonNegativeNumber("duration_ms", required: false)

@@ -47,7 +47,7 @@ struct AnalyticsStore: Sendable {
                        nullif(raw.duration_ms, \(noDuration)),
                        coalesce(nullif(raw.occurred_at, '')::timestamptz, date_trunc('milliseconds', now()))
                 FROM unnest(
-                    \(userIDs), \(events.map { $0.sessionID?.uuidString.lowercased() ?? "" }),
+                    \(userIDs), \(events.map { $0.sessionID?.lowercased ?? "" }),
                     \(events.map(\.eventType)), \(events.map { PostgresRawJSON($0.properties.serialized) }),
                     \(events.map { $0.durationMilliseconds ?? noDuration }),
                     \(events.map { $0.occurredAt.map(Timestamp.format) ?? "" })

@@ -38,10 +38,10 @@ public struct InputReader {
         return value
     }
 
-    /// A string of `length` Unicode scalars, optionally matching `pattern` (a whole-string regex).
+    /// A string of `length` Unicode scalars; with `allowed`, only of those (ASCII) bytes.
     public mutating func string(
-        _ key: String, required: Bool = true, length: ClosedRange<Int>, pattern: String? = nil,
-        patternDescription: String? = nil
+        _ key: String, required: Bool = true, length: ClosedRange<Int>, allowed: ((UInt8) -> Bool)? = nil,
+        description: String? = nil
     ) -> String? {
         guard let value = value(key, required: required) else { return nil }
         guard case .string(let text) = value else {
@@ -53,8 +53,8 @@ public struct InputReader {
             fail(key, "must be \(length.lowerBound) to \(length.upperBound) characters long (is \(count))")
             return nil
         }
-        if let pattern, text.range(of: "^(?:\(pattern))$", options: .regularExpression) == nil {
-            fail(key, "must be \(patternDescription ?? "of the form \(pattern)")")
+        if let allowed, !text.utf8.allSatisfy(allowed) {
+            fail(key, "must be \(description ?? "made of allowed characters")")
             return nil
         }
         return text
@@ -145,12 +145,12 @@ public struct InputReader {
             fail(key, "must be a JSON object, not \(value.typeName)")
             return nil
         }
-        let size = value.serialized.utf8.count
-        guard size <= maximumBytes else {
-            fail(key, "must be at most \(maximumBytes) bytes of JSON (is \(size))")
+        let text = value.serialized
+        guard text.utf8.count <= maximumBytes else {
+            fail(key, "must be at most \(maximumBytes) bytes of JSON (is \(text.utf8.count))")
             return nil
         }
-        return value
+        return .raw(text)  // serialised once, reused when stored
     }
 
     /// An array of `count` items, each read by `readItem` with its own indexed path.

@@ -44,10 +44,12 @@ public struct QueryReader {
         return text
     }
 
-    /// A value matching the whole-string `pattern`, or nil when absent.
-    public mutating func string(_ name: String, pattern: String, description: String) -> String? {
+    /// A value of `length` characters of `allowed` bytes, or nil when absent.
+    public mutating func string(
+        _ name: String, length: ClosedRange<Int>, allowed: (UInt8) -> Bool, description: String
+    ) -> String? {
         guard let text = values[name] else { return nil }
-        guard text.range(of: "^(?:\(pattern))$", options: .regularExpression) != nil else {
+        guard CharacterClass.matches(text, length: length, allowed) else {
             fail(name, "must be \(description)")
             return nil
         }

@@ -10,7 +10,7 @@ public struct ResearchService: Sendable {
         store = ResearchRequestStore(pool: pool)
     }
 
-    static let workflowTypePattern = "[a-z0-9_.:-]{1,64}"
+    static let typeDescription = "1 to 64 characters of [a-z0-9_.:-]"
     static let listLimit = Paging(defaultLimit: 50, maximumLimit: 200)
 
     /// `POST /db/research/create`: `{"session_id", "question", "workflow_type", "parameters"?}`.
@@ -19,8 +19,7 @@ public struct ResearchService: Sendable {
         let sessionID = input.uuid("session_id")
         let question = input.string("question", length: 1...10_000)
         let workflowType = input.string(
-            "workflow_type", length: 1...64, pattern: Self.workflowTypePattern,
-            patternDescription: "1 to 64 characters of [a-z0-9_.:-]")
+            "workflow_type", length: 1...64, allowed: CharacterClass.lowercaseToken, description: Self.typeDescription)
         let parameters = input.object("parameters")
         try input.finish()
         let request = try await database(table: "research_requests") {
@@ -80,7 +79,7 @@ public struct ResearchService: Sendable {
         let sessionID = reader.uuid("session_id")
         let status = reader.choice("status", of: ResearchRequest.statuses)
         let workflowType = reader.string(
-            "workflow_type", pattern: Self.workflowTypePattern, description: "1 to 64 characters of [a-z0-9_.:-]")
+            "workflow_type", length: 1...64, allowed: CharacterClass.lowercaseToken, description: Self.typeDescription)
         let limit = reader.limit(Self.listLimit)
         try reader.finish()
         let cursor = try reader.cursor(kind: "research")

@@ -15,7 +15,8 @@ public struct SessionService: Sendable {
     /// `POST /db/sessions/create`: `{"user_id"?, "title", "metadata"?}`.
     public func create(caller: Caller, body: JSONValue) async throws -> Session {
         var input = InputReader(body)
-        let owner = input.string("user_id", required: false, length: 1...128, pattern: Caller.userIDPattern)
+        let owner = input.string(
+            "user_id", required: false, length: 1...128, allowed: CharacterClass.userID, description: Caller.userIDDescription)
         let title = input.string("title", length: Self.titleLength)
         let metadata = input.object("metadata")
         try input.finish()
@@ -54,7 +55,8 @@ public struct SessionService: Sendable {
     /// anyone's), most recently updated first.
     public func list(caller: Caller, query: [String: String]) async throws -> Page<Session> {
         var reader = QueryReader(query)
-        let userID = reader.string("user_id", pattern: Caller.userIDPattern, description: "1 to 128 characters of [A-Za-z0-9._@:-]")
+        let userID = reader.string(
+            "user_id", length: 1...128, allowed: CharacterClass.userID, description: Caller.userIDDescription)
         let status = reader.choice("status", of: Session.statuses)
         let limit = reader.limit(Self.listLimit)
         try reader.finish()

@@ -6,17 +6,16 @@ import PostgresPool
 struct SessionStore: Sendable {
     let pool: PostgresPool
 
-    /// Creates the session, registering its owner on first sight, in one statement.
+    /// Creates the session, registering its owner on first sight, in one statement. `DO NOTHING`
+    /// takes no lock on an existing user, so one user's creates do not queue behind each other.
     func create(id: UUID, userID: String, title: String, metadata: JSONValue) async throws -> Session {
         let rows = try await pool.query(
             """
             WITH owner AS (
-                INSERT INTO users (id) VALUES (\(userID))
-                ON CONFLICT (id) DO UPDATE SET last_seen = date_trunc('milliseconds', now())
-                RETURNING id
+                INSERT INTO users (id) VALUES (\(userID)) ON CONFLICT (id) DO NOTHING
             )
             INSERT INTO sessions (id, user_id, title, metadata)
-            SELECT \(id), owner.id, \(title), \(PostgresRawJSON(metadata.serialized)) FROM owner
+            VALUES (\(id), \(userID), \(title), \(PostgresRawJSON(metadata.serialized)))
             RETURNING \(unescaped: Session.columns)
             """)
         return try Session(row: rows[0])

@@ -19,14 +19,14 @@ struct MessagesController {
         try await idempotent.run(request, route: "/db/messages/store") { caller, body in
             let message = try await messages.store(caller: caller, body: body)
             return JSONResponse(
-                status: .created, headers: [.location: "/db/messages/\(message.id.uuidString.lowercased())"], body: message.json)
+                status: .created, headers: [.location: "/db/messages/\(message.id.lowercased)"], body: message.json)
         }
     }
 
     @Sendable func storeBatch(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await idempotent.run(request, route: "/db/messages/batch", limit: BodyLimits.batch) { caller, body in
             let stored = try await messages.storeBatch(caller: caller, body: body)
-            let session = stored.first?.sessionID.uuidString.lowercased() ?? ""
+            let session = stored.first?.sessionID.lowercased ?? ""
             return JSONResponse(
                 status: .created, headers: [.location: "/db/sessions/\(session)/messages"],
                 body: .object([("items", .array(stored.map(\.json)))]))

@@ -17,7 +17,7 @@ struct ResearchController {
         try await idempotent.run(request, route: "/db/research/create") { caller, body in
             let created = try await research.create(caller: caller, body: body)
             return JSONResponse(
-                status: .created, headers: [.location: "/db/research/\(created.id.uuidString.lowercased())"], body: created.json)
+                status: .created, headers: [.location: "/db/research/\(created.id.lowercased)"], body: created.json)
         }
     }
 

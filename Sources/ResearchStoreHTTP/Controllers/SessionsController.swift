@@ -18,7 +18,7 @@ struct SessionsController {
         try await idempotent.run(request, route: "/db/sessions/create") { caller, body in
             let session = try await sessions.create(caller: caller, body: body)
             return JSONResponse(
-                status: .created, headers: [.location: "/db/sessions/\(session.id.uuidString.lowercased())"], body: session.json)
+                status: .created, headers: [.location: "/db/sessions/\(session.id.lowercased)"], body: session.json)
         }
     }
 

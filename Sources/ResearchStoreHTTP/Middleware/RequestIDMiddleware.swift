@@ -11,7 +11,7 @@ struct RequestIDMiddleware: RouterMiddleware {
         -> Response
     {
         var context = context
-        let id = request.headers[.requestID].flatMap { Self.isSane($0) ? $0 : nil } ?? UUID().uuidString.lowercased()
+        let id = request.headers[.requestID].flatMap { Self.isSane($0) ? $0 : nil } ?? UUID().lowercased
         context.requestID = id
         context.logger[metadataKey: "request.id"] = .string(id)
         var response = try await next(request, context)

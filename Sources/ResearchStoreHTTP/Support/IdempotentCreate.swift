@@ -35,7 +35,7 @@ struct IdempotentCreate {
                 try? await idempotency.release(scope)
                 throw error
             }
-            let body = Array(result.body.serialized.utf8)
+            let body = result.body.serializedBytes
             var headers = ["Content-Type": "application/json"]
             if let location = result.headers[.location] { headers["Location"] = location }
             // The write has committed: answer it even if recording the key fails (a retry then
@@ -48,7 +48,7 @@ struct IdempotentCreate {
     private func encode(_ result: JSONResponse, body: [UInt8]? = nil) -> Response {
         var headers = result.headers
         headers[.contentType] = "application/json"
-        let bytes = body ?? Array(result.body.serialized.utf8)
+        let bytes = body ?? result.body.serializedBytes
         return Response(status: result.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }

@@ -44,7 +44,7 @@ struct JSONResponse: ResponseGenerator {
     func response(from request: Request, context: some RequestContext) -> Response {
         var headers = headers
         headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body.serialized)))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body.serializedBytes)))
     }
 }
 

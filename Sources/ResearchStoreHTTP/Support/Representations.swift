@@ -17,7 +17,7 @@ extension JSONValue {
 extension Session {
     var json: JSONValue {
         .object([
-            ("id", .string(id.uuidString.lowercased())),
+            ("id", .string(id.lowercased)),
             ("user_id", .string(userID)),
             ("title", .string(title)),
             ("status", .string(status)),
@@ -34,8 +34,8 @@ extension Session {
 extension Message {
     var json: JSONValue {
         .object([
-            ("id", .string(id.uuidString.lowercased())),
-            ("session_id", .string(sessionID.uuidString.lowercased())),
+            ("id", .string(id.lowercased)),
+            ("session_id", .string(sessionID.lowercased)),
             ("seq", .integer(seq)),
             ("role", .string(role)),
             ("content", .string(content)),
@@ -61,7 +61,7 @@ extension ContextWindow {
                 .array(
                     research.map {
                         .object([
-                            ("id", .string($0.id.uuidString.lowercased())),
+                            ("id", .string($0.id.lowercased)),
                             ("question", .string($0.question)),
                             ("workflow_type", .string($0.workflowType)),
                             ("result", $0.result),
@@ -76,8 +76,8 @@ extension ContextWindow {
 extension ResearchRequest {
     var json: JSONValue {
         .object([
-            ("id", .string(id.uuidString.lowercased())),
-            ("session_id", .string(sessionID.uuidString.lowercased())),
+            ("id", .string(id.lowercased)),
+            ("session_id", .string(sessionID.lowercased)),
             ("question", .string(question)),
             ("workflow_type", .string(workflowType)),
             ("parameters", parameters),
@@ -132,7 +132,7 @@ extension AnalyticsSummary {
 extension SessionAnalytics {
     var json: JSONValue {
         .object([
-            ("session_id", .string(sessionID.uuidString.lowercased())),
+            ("session_id", .string(sessionID.lowercased)),
             ("messages", .object(["user", "assistant", "system", "tool"].map { ($0, .integer(messages[$0] ?? 0)) })),
             ("total_tokens", .integer(totalTokens)),
             (
