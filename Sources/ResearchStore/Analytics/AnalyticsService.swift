@@ -45,7 +45,8 @@ public struct AnalyticsService: Sendable {
     /// `GET /db/analytics/summary?from=&to=&event_type=&bucket=hour|day` (default: the last 24 h by hour).
     public func summary(caller: Caller, query: [String: String]) async throws -> AnalyticsSummary {
         var reader = QueryReader(query)
-        let to = reader.timestamp("to") ?? Timestamp.truncatedToMilliseconds(Date())
+        // The default window ends just after now, so an event stored this millisecond is in it.
+        let to = reader.timestamp("to") ?? Timestamp.truncatedToMilliseconds(Date()).addingTimeInterval(0.001)
         let from = reader.timestamp("from") ?? to.addingTimeInterval(-86_400)
         let bucket = reader.choice("bucket", of: ["hour", "day"]) ?? "hour"
         let eventType = reader.string(
