@@ -40,6 +40,9 @@ extension ResearchStoreCommand {
                     "version": "\(ResearchStoreCommand.version)", "db.target": "\(connection)",
                     "db.url_source": "\(settings.databaseURLSource)",
                 ])
+            logger.warning(
+                "AUTH_MODE=none: callers are trusted by X-User-ID and X-User-Roles; for local development only",
+                metadata: ["http.host": "\(settings.http.host)"])
             let pool = PostgresPool(configuration: settings.pool, connection: connection, logger: logger)
             try await refuseIfSchemaIsBehind(pool: pool, logger: logger)
             let app = buildApplication(settings: settings.http, pool: pool, version: ResearchStoreCommand.version, logger: logger)
@@ -99,6 +102,7 @@ extension ResearchStoreCommand {
             print("DATABASE_URL=\(connection) (from \(settings.databaseURLSource))")
             print("DB_POOL_MAX=\(settings.pool.maximumConnections) DB_POOL_MIN=\(settings.pool.minimumConnections)")
             print("LOG_LEVEL=\(settings.logLevel)")
+            print("AUTH_MODE=\(settings.authMode)\(settings.allowsUnauthenticatedNetwork ? " (UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK=true)" : "")")
             let logger = Logger(label: "research-store.check")
             let pool = PostgresPool(configuration: settings.pool, connection: connection, logger: logger)
             let healthy: Bool

@@ -14,6 +14,10 @@ struct Settings {
     var statementTimeout: Duration?
     var usePreparedStatements = false
     var logLevel: Logger.Level = .info
+    /// `none` is the only mode of this build: callers are named by `X-User-ID`.
+    var authMode = "none"
+    /// `AUTH_MODE=none` beyond loopback, explicitly allowed.
+    var allowsUnauthenticatedNetwork = false
 
     /// Every problem found, one line each, so an operator fixes them all in one go.
     struct Invalid: Error, CustomStringConvertible {
@@ -38,6 +42,20 @@ struct Settings {
         settings.statementTimeout = timeout == 0 ? nil : .milliseconds(timeout)
         settings.usePreparedStatements = reader.boolean("DB_PREPARED_STATEMENTS", default: false)
         settings.logLevel = reader.logLevel("LOG_LEVEL", default: .info)
+        settings.authMode = reader.string("AUTH_MODE", default: "none")
+        settings.allowsUnauthenticatedNetwork = reader.boolean("UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK", default: false)
+        switch settings.authMode {
+        case "none":
+            if !Self.isLoopback(settings.http.host), !settings.allowsUnauthenticatedNetwork {
+                reader.problems.append(
+                    "HOST=\(settings.http.host) with AUTH_MODE=none would let anyone on the network act as any user: "
+                        + "listen on 127.0.0.1, or set UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK=true if something in front authenticates")
+            }
+        case "jwt":
+            reader.problems.append("AUTH_MODE=jwt is not available in this build yet; use AUTH_MODE=none on loopback")
+        default:
+            reader.problems.append("AUTH_MODE=\(settings.authMode) is not one of none, jwt")
+        }
         if settings.pool.minimumConnections > settings.pool.maximumConnections {
             reader.problems.append("DB_POOL_MIN (\(settings.pool.minimumConnections)) is above DB_POOL_MAX (\(settings.pool.maximumConnections))")
         }
@@ -48,6 +66,11 @@ struct Settings {
         }
         if !reader.problems.isEmpty { throw Invalid(problems: reader.problems) }
         return settings
+    }
+
+    /// True for 127.0.0.0/8, ::1 and localhost.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     /// The connection settings for the wrapper; throws when libpq cannot parse the URL.

@@ -58,4 +58,19 @@ struct CommandLineTests {
         #expect(output.text.contains("sslmod"))
         #expect(!output.text.contains("Hidden-Pw"))
     }
+
+    @Test("AUTH_MODE=none refuses a non-loopback HOST unless explicitly allowed; jwt is refused for now")
+    func authModeGuard() throws {
+        let url = try TestDatabase.url()
+        let exposed = try run(["check"], environment: ["DATABASE_URL": url, "HOST": "0.0.0.0"])
+        #expect(exposed.status == 78)
+        #expect(exposed.text.contains("HOST=0.0.0.0") && exposed.text.contains("UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK"))
+        let allowed = try run(
+            ["check"], environment: ["DATABASE_URL": url, "HOST": "0.0.0.0", "UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK": "true"])
+        #expect(allowed.status == 0, "\(allowed.text)")
+        #expect(allowed.text.contains("AUTH_MODE=none"))
+        let jwt = try run(["check"], environment: ["DATABASE_URL": url, "AUTH_MODE": "jwt"])
+        #expect(jwt.status == 78)
+        #expect(jwt.text.contains("AUTH_MODE=jwt"))
+    }
 }
