@@ -19,6 +19,9 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
     /// Prepare each distinct statement once per connection. Must be off behind a
     /// transaction-mode pooler such as PgBouncer, where a connection's statements are not ours.
     public var usePreparedStatements = false
+    /// Told of every statement, pipeline and COPY: how long it took and how it failed, if it did.
+    /// For metrics; called on the connection's thread, so it must be quick.
+    public var observer: (@Sendable (Duration, PostgresError?) -> Void)?
 
     /// Parses `connectionString`; throws `invalidConfiguration` without echoing the string.
     public init(connectionString: String) throws {

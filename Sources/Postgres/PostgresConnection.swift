@@ -216,7 +216,11 @@ public final class PostgresConnection: @unchecked Sendable {
                     return true
                 }
                 guard mayRun else { throw CancellationError() }
+                let started = ContinuousClock.now
                 let outcome = Result { try body() }
+                if let observer = self.configuration.observer {
+                    if case .failure(let error) = outcome { observer(.now - started, error as? PostgresError) } else { observer(.now - started, nil) }
+                }
                 let wasCancelled = self.cancellation.withLock { state -> Bool in
                     state.running = false
                     return state.requested

@@ -39,6 +39,9 @@ public struct HealthService: Sendable {
         self.startedAt = .now
     }
 
+    /// The pool's figures right now.
+    public var poolStatistics: PostgresPoolStatistics { pool.statistics }
+
     /// Round-trips to the database and reads the applied schema version.
     public func database() async -> DatabaseHealth {
         let started = ContinuousClock.now

@@ -43,9 +43,15 @@ extension ResearchStoreCommand {
             logger.warning(
                 "AUTH_MODE=none: callers are trusted by X-User-ID and X-User-Roles; for local development only",
                 metadata: ["http.host": "\(settings.http.host)"])
-            let pool = PostgresPool(configuration: settings.pool, connection: connection, logger: logger)
+            let metrics = AppMetrics()
+            var observed = connection
+            observed.observer = { duration, error in metrics.recordQuery(duration, error: error) }
+            let pool = PostgresPool(
+                configuration: settings.pool, connection: observed, logger: logger,
+                recordWait: { metrics.recordPoolWait($0) })
             try await refuseIfSchemaIsBehind(pool: pool, logger: logger)
-            let app = buildApplication(settings: settings.http, pool: pool, version: ResearchStoreCommand.version, logger: logger)
+            let app = buildApplication(
+                settings: settings.http, pool: pool, version: ResearchStoreCommand.version, logger: logger, metrics: metrics)
             try await app.runService()
         }
 

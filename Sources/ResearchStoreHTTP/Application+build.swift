@@ -15,29 +15,32 @@ public struct HTTPSettings: Sendable {
 }
 
 /// Builds the router: the middleware every request passes, then each controller's routes.
-public func buildRouter(health: HealthService, pool: PostgresPool) -> Router<AppRequestContext> {
+public func buildRouter(health: HealthService, pool: PostgresPool, metrics: AppMetrics = AppMetrics()) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: ProblemMiddleware())
     HealthController(health: health).register(with: router)
+    MetricsController(metrics: metrics, health: health).register(with: router)
     OpenAPIController().register(with: router)
     let idempotent = IdempotentCreate(idempotency: IdempotencyService(pool: pool))
     SessionsController(sessions: SessionService(pool: pool), idempotent: idempotent).register(with: router)
-    MessagesController(messages: MessageService(pool: pool), context: ContextService(pool: pool), idempotent: idempotent)
-        .register(with: router)
+    MessagesController(
+        messages: MessageService(pool: pool), context: ContextService(pool: pool), idempotent: idempotent, metrics: metrics
+    ).register(with: router)
     ResearchController(research: ResearchService(pool: pool), idempotent: idempotent).register(with: router)
-    AnalyticsController(analytics: AnalyticsService(pool: pool), idempotent: idempotent).register(with: router)
+    AnalyticsController(analytics: AnalyticsService(pool: pool), idempotent: idempotent, metrics: metrics).register(with: router)
     return router
 }
 
 /// Builds the whole application: router, pool service and shutdown signal. Tests reuse it.
 public func buildApplication(
-    settings: HTTPSettings, pool: PostgresPool, version: String, logger: Logger
+    settings: HTTPSettings, pool: PostgresPool, version: String, logger: Logger, metrics: AppMetrics = AppMetrics()
 ) -> some ApplicationProtocol {
     let shutdown = ShutdownState()
     let health = HealthService(pool: pool, shutdown: shutdown, version: version)
     return Application(
-        router: buildRouter(health: health, pool: pool),
+        router: buildRouter(health: health, pool: pool, metrics: metrics),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "research-store"),
         services: [pool, ShutdownWatcher(shutdown: shutdown)],
         logger: logger)

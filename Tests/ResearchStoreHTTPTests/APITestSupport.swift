@@ -10,13 +10,17 @@ import Testing
 
 /// Runs `body` against the real server — listening on a free loopback port, spoken to over
 /// HTTP/1.1 — with the whole application on the real, migrated test database.
-func withAPI(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+func withAPI(metrics: AppMetrics = AppMetrics(), _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
     var configuration = PostgresPoolConfiguration()
     configuration.maximumConnections = 8
     configuration.shutdownGracePeriod = .seconds(1)
-    let connection = try PostgresConfiguration(connectionString: try TestDatabase.url())
-    let pool = PostgresPool(configuration: configuration, connection: connection, logger: TestDatabase.logger)
-    let app = buildApplication(settings: HTTPSettings(port: 0), pool: pool, version: "test", logger: TestDatabase.logger)
+    var connection = try PostgresConfiguration(connectionString: try TestDatabase.url())
+    connection.observer = { duration, error in metrics.recordQuery(duration, error: error) }
+    let pool = PostgresPool(
+        configuration: configuration, connection: connection, logger: TestDatabase.logger,
+        recordWait: { metrics.recordPoolWait($0) })
+    let app = buildApplication(
+        settings: HTTPSettings(port: 0), pool: pool, version: "test", logger: TestDatabase.logger, metrics: metrics)
     try await app.test(.live, body)
 }
 

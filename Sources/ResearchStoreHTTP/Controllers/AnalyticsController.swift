@@ -5,6 +5,7 @@ import ResearchStore
 struct AnalyticsController {
     let analytics: AnalyticsService
     let idempotent: IdempotentCreate
+    let metrics: AppMetrics
 
     func register(with router: Router<AppRequestContext>) {
         router.post("/db/analytics/log", use: log)
@@ -16,6 +17,7 @@ struct AnalyticsController {
     @Sendable func log(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await idempotent.run(request, route: "/db/analytics/log") { caller, body in
             let accepted = try await analytics.log(caller: caller, body: body)
+            metrics.recordIngested(accepted, table: "analytics_events")
             return JSONResponse(status: .accepted, body: .object([("accepted", .integer(accepted))]))
         }
     }
@@ -23,6 +25,7 @@ struct AnalyticsController {
     @Sendable func logBatch(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await idempotent.run(request, route: "/db/analytics/batch", limit: BodyLimits.batch) { caller, body in
             let accepted = try await analytics.logBatch(caller: caller, body: body)
+            metrics.recordIngested(accepted, table: "analytics_events")
             return JSONResponse(status: .accepted, body: .object([("accepted", .integer(accepted))]))
         }
     }

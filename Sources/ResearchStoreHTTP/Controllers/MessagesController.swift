@@ -6,6 +6,7 @@ struct MessagesController {
     let messages: MessageService
     let context: ContextService
     let idempotent: IdempotentCreate
+    let metrics: AppMetrics
 
     func register(with router: Router<AppRequestContext>) {
         router.post("/db/messages/store", use: store)
@@ -18,6 +19,7 @@ struct MessagesController {
     @Sendable func store(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await idempotent.run(request, route: "/db/messages/store") { caller, body in
             let message = try await messages.store(caller: caller, body: body)
+            metrics.recordIngested(1, table: "messages")
             return JSONResponse(
                 status: .created, headers: [.location: "/db/messages/\(message.id.lowercased)"], body: message.json)
         }
@@ -26,6 +28,7 @@ struct MessagesController {
     @Sendable func storeBatch(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await idempotent.run(request, route: "/db/messages/batch", limit: BodyLimits.batch) { caller, body in
             let stored = try await messages.storeBatch(caller: caller, body: body)
+            metrics.recordIngested(stored.count, table: "messages")
             let session = stored.first?.sessionID.lowercased ?? ""
             return JSONResponse(
                 status: .created, headers: [.location: "/db/sessions/\(session)/messages"],
