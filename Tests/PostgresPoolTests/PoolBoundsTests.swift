@@ -60,7 +60,7 @@ struct PoolBoundsTests {
                     try await pool.withConnection { _ in }
                 }
                 let waited = ContinuousClock.now - started
-                #expect(waited >= .milliseconds(190) && waited < .seconds(2))
+                #expect(waited >= .milliseconds(190) && waited < .seconds(5))
             }
             #expect(pool.statistics.timeouts == 1)
             #expect(pool.statistics.waiting == 0)
@@ -75,11 +75,11 @@ struct PoolBoundsTests {
             try await pool.withConnection { _ in
                 let waiter = Task { try await pool.withConnection { _ in } }
                 #expect(await eventually { pool.statistics.waiting == 1 })
-                let cancelledAt = ContinuousClock.now
                 waiter.cancel()
-                await #expect(throws: CancellationError.self) { try await waiter.value }
-                #expect(ContinuousClock.now - cancelledAt < .milliseconds(500))
+                // The cancellation handler runs inside cancel(): the queue is already empty here,
+                // whatever the scheduler does next (no timing involved).
                 #expect(pool.statistics.waiting == 0)
+                await #expect(throws: CancellationError.self) { try await waiter.value }
             }
         }
     }

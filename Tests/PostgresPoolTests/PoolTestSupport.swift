@@ -24,9 +24,9 @@ func withPool<Result: Sendable>(
     }
 }
 
-/// Polls `condition` until it holds or two seconds pass.
+/// Polls `condition` until it holds or ten seconds pass (returns as soon as it holds).
 func eventually(_ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + .seconds(2)
+    let deadline = ContinuousClock.now + .seconds(10)
     while ContinuousClock.now < deadline {
         if try await condition() { return true }
         try? await Task.sleep(for: .milliseconds(10))
