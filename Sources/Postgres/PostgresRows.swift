@@ -115,7 +115,14 @@ public struct PostgresRow: Sendable {
 
     /// Decodes the leading columns as a tuple: `let (id, title) = try row.decode((UUID, String).self)`.
     public func decode<each Value: PostgresDecodable>(_ types: (repeat each Value).Type) throws -> (repeat each Value) {
-        var column = 0
+        try decode(types, from: 0)
+    }
+
+    /// Decodes the columns from `first` on as a tuple.
+    public func decode<each Value: PostgresDecodable>(_ types: (repeat each Value).Type, from first: Int) throws
+        -> (repeat each Value)
+    {
+        var column = first
         func next<Next: PostgresDecodable>(_: Next.Type) throws -> Next {
             defer { column += 1 }
             return try decode(column, as: Next.self)

@@ -8,15 +8,19 @@ public struct Cursor: Sendable, Equatable {
     /// Milliseconds since the epoch, or a sequence number.
     public var position: Int64
     public var id: UUID?
+    /// A text sort key (e.g. a domain-set name), never containing `|`.
+    public var name: String?
 
-    public init(kind: String, position: Int64, id: UUID? = nil) {
+    public init(kind: String, position: Int64, id: UUID? = nil, name: String? = nil) {
         self.kind = kind
         self.position = position
         self.id = id
+        self.name = name
     }
 
     public var encoded: String {
-        let text = "v1|\(kind)|\(position)|\(id?.lowercased ?? "")"
+        var text = "v1|\(kind)|\(position)|\(id?.lowercased ?? "")"
+        if let name { text += "|\(name)" }
         return Data(text.utf8).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
@@ -32,7 +36,7 @@ public struct Cursor: Sendable, Equatable {
             throw refused
         }
         let parts = decoded.split(separator: "|", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == "v1", parts[1] == kind, let position = Int64(parts[2]) else { throw refused }
+        guard parts.count == 4 || parts.count == 5, parts[0] == "v1", parts[1] == kind, let position = Int64(parts[2]) else { throw refused }
         let id: UUID?
         if parts[3].isEmpty {
             id = nil
@@ -40,7 +44,7 @@ public struct Cursor: Sendable, Equatable {
             guard let parsed = UUID(uuidString: String(parts[3])) else { throw refused }
             id = parsed
         }
-        return Cursor(kind: kind, position: position, id: id)
+        return Cursor(kind: kind, position: position, id: id, name: parts.count == 5 ? String(parts[4]) : nil)
     }
 }
 

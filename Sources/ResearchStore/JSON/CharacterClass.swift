@@ -15,6 +15,16 @@ public enum CharacterClass {
         }
     }
 
+    /// `[a-z0-9]`.
+    public static func lowercaseAlphanumeric(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+    }
+
+    /// `[A-Za-z0-9._:/-]`: result-cache keys.
+    public static func cacheKey(_ byte: UInt8) -> Bool {
+        lowercaseToken(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) || byte == UInt8(ascii: "/")
+    }
+
     /// True when `text` is `length` characters long (ASCII, so bytes) and every byte is allowed.
     public static func matches(_ text: String, length: ClosedRange<Int>, _ allowed: (UInt8) -> Bool) -> Bool {
         length.contains(text.utf8.count) && text.utf8.allSatisfy(allowed)

@@ -30,6 +30,9 @@ public struct InputReader {
         if !errors.isEmpty { throw ServiceError.invalid(errors) }
     }
 
+    /// The raw value of an optional field (nil when absent or null), for readers of special types.
+    public mutating func optionalValue(_ key: String) -> JSONValue? { value(key, required: false) }
+
     private mutating func value(_ key: String, required: Bool) -> JSONValue? {
         guard let value = object[key], value != .null else {
             if required { fail(key, "is required") }

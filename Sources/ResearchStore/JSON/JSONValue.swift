@@ -58,7 +58,8 @@ public indirect enum JSONValue: Sendable, Equatable {
         return output
     }
 
-    func write(to output: inout [UInt8]) {
+    /// Appends the compact JSON text to `output`.
+    public func write(to output: inout [UInt8]) {
         switch self {
         case .null: output.append(contentsOf: "null".utf8)
         case .bool(let value): output.append(contentsOf: (value ? "true" : "false").utf8)

@@ -74,6 +74,19 @@ public struct QueryReader {
         return date
     }
 
+    /// A `from`/`to` window: by default the last 24 hours, ending just after now so that a row
+    /// written this millisecond is in it; `from` after `to` or a span over `maximumDays` is refused.
+    mutating func window(maximumDays: Double) -> (from: Date, to: Date) {
+        let to = timestamp("to") ?? Timestamp.truncatedToMilliseconds(Date()).addingTimeInterval(0.001)
+        let from = timestamp("from") ?? to.addingTimeInterval(-86_400)
+        if from > to {
+            fail("from", "must not be after to")
+        } else if to.timeIntervalSince(from) > maximumDays * 86_400 {
+            fail("from", "the window may span at most \(Int(maximumDays)) days")
+        }
+        return (from, to)
+    }
+
     /// The `cursor` of a list of `kind`, or nil when absent.
     public func cursor(kind: String) throws(ServiceError) -> Cursor? {
         guard let text = values["cursor"] else { return nil }
