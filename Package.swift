@@ -55,6 +55,7 @@ let package = Package(
                 "Postgres",
                 "PostgresPool",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -51,7 +51,8 @@ extension ResearchStoreCommand {
                 recordWait: { metrics.recordPoolWait($0) })
             try await refuseIfSchemaIsBehind(pool: pool, logger: logger)
             let app = buildApplication(
-                settings: settings.http, pool: pool, version: ResearchStoreCommand.version, logger: logger, metrics: metrics)
+                settings: settings.http, pool: pool, version: ResearchStoreCommand.version, logger: logger, metrics: metrics,
+                sweepInterval: settings.expirySweepInterval)
             try await app.runService()
         }
 
@@ -108,6 +109,7 @@ extension ResearchStoreCommand {
             print("DATABASE_URL=\(connection) (from \(settings.databaseURLSource))")
             print("DB_POOL_MAX=\(settings.pool.maximumConnections) DB_POOL_MIN=\(settings.pool.minimumConnections)")
             print("LOG_LEVEL=\(settings.logLevel)")
+            print("EXPIRY_SWEEP_INTERVAL_S=\(settings.expirySweepInterval.components.seconds)")
             print("AUTH_MODE=\(settings.authMode)\(settings.allowsUnauthenticatedNetwork ? " (UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK=true)" : "")")
             let logger = Logger(label: "research-store.check")
             let pool = PostgresPool(configuration: settings.pool, connection: connection, logger: logger)

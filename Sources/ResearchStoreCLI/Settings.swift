@@ -14,6 +14,8 @@ struct Settings {
     var statementTimeout: Duration?
     var usePreparedStatements = false
     var logLevel: Logger.Level = .info
+    /// How often expired cache entries and idempotency records are deleted.
+    var expirySweepInterval: Duration = .seconds(60)
     /// `none` is the only mode of this build: callers are named by `X-User-ID`.
     var authMode = "none"
     /// `AUTH_MODE=none` beyond loopback, explicitly allowed.
@@ -42,6 +44,7 @@ struct Settings {
         settings.statementTimeout = timeout == 0 ? nil : .milliseconds(timeout)
         settings.usePreparedStatements = reader.boolean("DB_PREPARED_STATEMENTS", default: false)
         settings.logLevel = reader.logLevel("LOG_LEVEL", default: .info)
+        settings.expirySweepInterval = .seconds(reader.integer("EXPIRY_SWEEP_INTERVAL_S", default: 60, in: 1...86_400))
         settings.authMode = reader.string("AUTH_MODE", default: "none")
         settings.allowsUnauthenticatedNetwork = reader.boolean("UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK", default: false)
         switch settings.authMode {

@@ -20,4 +20,6 @@ public struct AppRequestContext: RequestContext {
 public enum BodyLimits {
     public static let standard = 1024 * 1024
     public static let batch = 8 * 1024 * 1024
+    /// `PUT /db/cache/{key}`: a value may be 1 MiB, so its envelope may be larger.
+    public static let cache = 2 * 1024 * 1024
 }

@@ -30,19 +30,27 @@ public func buildRouter(health: HealthService, pool: PostgresPool, metrics: AppM
     ).register(with: router)
     ResearchController(research: ResearchService(pool: pool), idempotent: idempotent).register(with: router)
     AnalyticsController(analytics: AnalyticsService(pool: pool), idempotent: idempotent, metrics: metrics).register(with: router)
+    UsageController(usage: LLMUsageService(pool: pool), idempotent: idempotent, metrics: metrics).register(with: router)
+    FeedbackController(feedback: FeedbackService(pool: pool), idempotent: idempotent).register(with: router)
+    AdminController(statistics: AdminStatisticsService(pool: pool), audit: AuditService(pool: pool)).register(with: router)
+    DomainSetsController(domainSets: DomainSetService(pool: pool), idempotent: idempotent).register(with: router)
+    CacheController(cache: CacheService(pool: pool)).register(with: router)
+    UsersController(users: UserService(pool: pool)).register(with: router)
     return router
 }
 
-/// Builds the whole application: router, pool service and shutdown signal. Tests reuse it.
+/// Builds the whole application: router, pool service, expiry sweeper (every `sweepInterval`)
+/// and shutdown signal. Tests reuse it.
 public func buildApplication(
-    settings: HTTPSettings, pool: PostgresPool, version: String, logger: Logger, metrics: AppMetrics = AppMetrics()
+    settings: HTTPSettings, pool: PostgresPool, version: String, logger: Logger, metrics: AppMetrics = AppMetrics(),
+    sweepInterval: Duration = .seconds(60)
 ) -> some ApplicationProtocol {
     let shutdown = ShutdownState()
     let health = HealthService(pool: pool, shutdown: shutdown, version: version)
     return Application(
         router: buildRouter(health: health, pool: pool, metrics: metrics),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "research-store"),
-        services: [pool, ShutdownWatcher(shutdown: shutdown)],
+        services: [pool, ShutdownWatcher(shutdown: shutdown), ExpirySweeper(pool: pool, interval: sweepInterval, logger: logger)],
         logger: logger)
 }
 

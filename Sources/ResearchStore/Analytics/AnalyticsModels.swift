@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 
 /// An analytics event as a client submits it, validated.
 struct NewEvent: Sendable {
@@ -46,4 +47,31 @@ public struct SessionAnalytics: Sendable {
     public var completionTokens: Int64
     public var costUSD: Double?
     public var events: Int
+}
+
+/// A stored analytics event.
+public struct AnalyticsEvent: Sendable, Equatable {
+    public var id: Int64
+    public var userID: String
+    public var sessionID: UUID?
+    public var eventType: String
+    public var properties: JSONValue
+    public var durationMilliseconds: Double?
+    public var occurredAt: Date
+    public var receivedAt: Date
+
+    static let columns: StaticString = "id, user_id, session_id, event_type, properties, duration_ms, occurred_at, received_at"
+
+    init(row: PostgresRow) throws {
+        let (id, userID, sessionID, eventType, properties, duration, occurredAt, receivedAt) = try row.decode(
+            (Int64, String, UUID?, String, PostgresRawJSON, Double?, Date, Date).self)
+        self.id = id
+        self.userID = userID
+        self.sessionID = sessionID
+        self.eventType = eventType
+        self.properties = .raw(properties.text)
+        self.durationMilliseconds = duration
+        self.occurredAt = occurredAt
+        self.receivedAt = receivedAt
+    }
 }

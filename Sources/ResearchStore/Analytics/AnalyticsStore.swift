@@ -136,4 +136,30 @@ struct AnalyticsStore: Sendable {
             promptTokens: try row.decode(12, as: Int64.self), completionTokens: try row.decode(13, as: Int64.self),
             costUSD: try row.decode(14, as: Double?.self), events: try row.decode(15, as: Int.self))
     }
+
+    /// Admin telemetry over `[from, to)`: the total and the count per event type in one
+    /// statement (grouping sets), an index-only range scan of `analytics_events_occurred_idx`.
+    static func telemetryQuery(from: Date, to: Date) -> PostgresQuery {
+        """
+        SELECT grouping(event_type) AS level, event_type, count(*)
+        FROM analytics_events
+        WHERE occurred_at >= \(from) AND occurred_at < \(to)
+        GROUP BY GROUPING SETS ((), (event_type))
+        ORDER BY level DESC, count(*) DESC, event_type
+        """
+    }
+
+    /// A page of the user's events for the export, by `(occurred_at, id)`.
+    static func exportPage(userID: String, after: AnalyticsEvent?, limit: Int, on connection: PostgresConnection)
+        async throws -> [AnalyticsEvent]
+    {
+        try await connection.query(
+            """
+            SELECT \(unescaped: AnalyticsEvent.columns) FROM analytics_events
+            WHERE user_id = \(userID)
+              AND (\(after?.occurredAt)::timestamptz IS NULL OR (occurred_at, id) > (\(after?.occurredAt), \(after?.id)))
+            ORDER BY occurred_at, id LIMIT \(limit)
+            """
+        ).map(AnalyticsEvent.init(row:))
+    }
 }

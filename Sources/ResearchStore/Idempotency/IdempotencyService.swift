@@ -131,4 +131,16 @@ public struct IdempotencyService: Sendable {
                 """)
         }
     }
+
+    /// Deletes up to `limit` expired records (past their 24 h), skipping rows another sweeper holds.
+    func sweepExpired(limit: Int) async throws -> Int {
+        try await pool.query(
+            """
+            DELETE FROM idempotency_keys WHERE (user_id, method, route, key) IN (
+                SELECT user_id, method, route, key FROM idempotency_keys WHERE expires_at <= now()
+                ORDER BY expires_at LIMIT \(limit)
+                FOR UPDATE SKIP LOCKED)
+            """
+        ).affectedRows
+    }
 }

@@ -84,4 +84,17 @@ struct MessageStore: Sendable {
             return try rows.map(Message.init(row:))
         }
     }
+
+    /// A page of a session's messages for the export, by `seq`, after `afterSeq`.
+    static func exportPage(sessionID: UUID, afterSeq: Int, limit: Int, on connection: PostgresConnection) async throws
+        -> [Message]
+    {
+        try await connection.query(
+            """
+            SELECT \(unescaped: Message.columns) FROM messages m
+            WHERE m.session_id = \(sessionID) AND m.seq > \(afterSeq)
+            ORDER BY m.seq LIMIT \(limit)
+            """
+        ).map(Message.init(row:))
+    }
 }

@@ -40,7 +40,7 @@ struct ResearchRequestStore: Sendable {
                 WHERE r.id = \(id) AND (\(caller.isAdmin) OR r.user_id = \(caller.userID))
                 """)
             guard let row = rows.first else { return nil }
-            let history = try await histories(of: [id], on: connection)
+            let history = try await Self.histories(of: [id], on: connection)
             return try ResearchRequest(row: row, history: history[id] ?? [])
         }
     }
@@ -86,7 +86,7 @@ struct ResearchRequestStore: Sendable {
                 """)
             guard let row = rows.first else { return .notFound }
             if row.isNull(0) { return .refused(currentStatus: try row.decode("previous", as: String.self)) }
-            let history = try await histories(of: [id], on: connection)
+            let history = try await Self.histories(of: [id], on: connection)
             let request = try ResearchRequest(row: row, history: history[id] ?? [])
             return .changed(request)
         }
@@ -116,13 +116,13 @@ struct ResearchRequestStore: Sendable {
                 LIMIT \(limit)
                 """)
             let ids = try rows.map { try $0.decode(0, as: UUID.self) }
-            let history = try await histories(of: ids, on: connection)
+            let history = try await Self.histories(of: ids, on: connection)
             return try zip(rows, ids).map { try ResearchRequest(row: $0, history: history[$1] ?? []) }
         }
     }
 
     /// The status histories of `ids`, oldest transition first.
-    private func histories(of ids: [UUID], on connection: PostgresConnection) async throws
+    static func histories(of ids: [UUID], on connection: PostgresConnection) async throws
         -> [UUID: [ResearchRequest.StatusChange]]
     {
         guard !ids.isEmpty else { return [:] }
@@ -137,5 +137,23 @@ struct ResearchRequestStore: Sendable {
             result[id, default: []].append(.init(status: status, at: at))
         }
         return result
+    }
+
+    /// A page of a session's research requests (with their histories) for the export, newest
+    /// first, after the last request of the previous page.
+    static func exportPage(sessionID: UUID, after: ResearchRequest?, limit: Int, on connection: PostgresConnection)
+        async throws -> [ResearchRequest]
+    {
+        let rows = try await connection.query(
+            """
+            SELECT \(unescaped: ResearchRequest.columns) FROM research_requests r
+            WHERE r.session_id = \(sessionID)
+              AND (\(after?.createdAt)::timestamptz IS NULL OR (r.created_at, r.id) < (\(after?.createdAt), \(after?.id)))
+            ORDER BY r.created_at DESC, r.id DESC
+            LIMIT \(limit)
+            """)
+        let ids = try rows.map { try $0.decode(0, as: UUID.self) }
+        let history = try await histories(of: ids, on: connection)
+        return try zip(rows, ids).map { try ResearchRequest(row: $0, history: history[$1] ?? []) }
     }
 }

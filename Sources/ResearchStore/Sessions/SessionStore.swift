@@ -69,4 +69,20 @@ struct SessionStore: Sendable {
             """)
         return try rows.map(Session.init(row:))
     }
+
+    /// A page of the user's sessions for the export, in the list's order (most recently updated
+    /// first), after the last session of the previous page.
+    static func exportPage(userID: String, after: Session?, limit: Int, on connection: PostgresConnection) async throws
+        -> [Session]
+    {
+        try await connection.query(
+            """
+            SELECT \(unescaped: Session.columns) FROM sessions
+            WHERE user_id = \(userID)
+              AND (\(after?.updatedAt)::timestamptz IS NULL OR (updated_at, id) < (\(after?.updatedAt), \(after?.id)))
+            ORDER BY updated_at DESC, id DESC
+            LIMIT \(limit)
+            """
+        ).map(Session.init(row:))
+    }
 }

@@ -6,7 +6,7 @@ openapi: 3.1.0
 info:
   title: ResearchStore HTTP API
   version: 1.0.0
-  summary: The database layer of the TIC Research API (sessions, messages, LLM context, research requests, analytics).
+  summary: The database layer of the TIC Research API (sessions, messages, LLM context, research requests, analytics, LLM usage, feedback, domain sets, result cache, users).
   description: |
     Machine-readable form of `API.md` (contract v1). Served at `GET /openapi.json` and `GET /openapi.yaml`.
 
@@ -35,7 +35,7 @@ info:
       created); an empty key or one over 255 chars → `400`.
 
     **Limits and validation** (limits are configurable)
-    - Request body 1 MiB (batch endpoints 8 MiB) → `413` when over (the server may close the connection
+    - Request body 1 MiB (batch endpoints 8 MiB, `PUT /db/cache/{key}` 2 MiB) → `413` when over (the server may close the connection
       after answering). Message `content` 256 KiB (262144 UTF-8 bytes); `title` 200 characters;
       `metadata`/`properties`/`parameters`/`result` are JSON objects of at most 64 KiB.
     - Lengths of names and titles count Unicode scalars (as JSON Schema `maxLength` does); `content`
@@ -81,6 +81,18 @@ tags:
     description: A research request tracks one run of a research workflow over its whole life.
   - name: Analytics
     description: Client analytics events and their aggregates.
+  - name: LLM usage
+    description: A ledger of LLM calls (tokens, latency, cost), linked to a session or research request when given.
+  - name: Feedback
+    description: A user's 1–5 rating of their own message, research request or session; one per target.
+  - name: Admin
+    description: Statistics over a time window and the audit trail, for admins only.
+  - name: Domain sets
+    description: Named sets of domains a research workflow may search; shared by the deployment, any caller reads them, admins write them.
+  - name: Cache
+    description: A result cache of JSON objects with a TTL, under keys shared by the whole deployment.
+  - name: Users
+    description: A user's record, the export of all their data, and its erasure.
 
 paths:
   # --------------------------------------------------------------------------
@@ -1058,6 +1070,789 @@ paths:
         '503':
           $ref: '#/components/responses/ServiceUnavailable'
 
+  # --------------------------------------------------------------------------
+  # LLM usage
+  # --------------------------------------------------------------------------
+  /db/llm-usage:
+    post:
+      operationId: recordLlmUsage
+      summary: Record one LLM call (tokens, latency, cost).
+      description: |
+        `total_tokens` is `prompt_tokens + completion_tokens`, computed by the store. `cost_usd` is kept
+        exact (PostgreSQL `numeric(14, 6)`): a number from 0 to below 100000000 with at most 6 decimal
+        places (more → `422`), returned with the digits sent minus trailing zeros (`0.012300` → `0.0123`);
+        `null` when not sent.
+
+        A row linked to `session_id` and/or `research_id` belongs to that session's (or request's) owner;
+        without either it belongs to the caller. An unknown `session_id` or `research_id`, or one the
+        caller may not see, → `404` naming the field in `errors` (admins may name anyone's). When both
+        are given the research request must belong to that session (else `422` on `research_id`).
+      tags: [LLM usage]
+      parameters:
+        - $ref: '#/components/parameters/UserIdHeader'
+        - $ref: '#/components/parameters/UserRolesHeader'
+        - $ref: '#/components/parameters/RequestId'
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/LLMUsageCreate'
+      responses:
+        '201':
+          description: The recorded call.
+          headers:
+            X-Request-ID:
+              $ref: '#/components/headers/X-Request-ID'
+            Location:
+              $ref: '#/components/headers/Location'
+              description: '`/db/llm-usage/{id}`.'
+            Idempotent-Replayed:
+              $ref: '#/components/headers/Idempotent-Replayed'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/LLMUsage'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '404':
+          $ref: '#/components/responses/NotFound'
+          description: Unknown `session_id` or `research_id` (or one the caller may not see); `errors` names the field.
+        '409':
+          $ref: '#/components/responses/IdempotencyConflict'
+        '413':
+          $ref: '#/components/responses/PayloadTooLarge'
+        '422':
+          $ref: '#/components/responses/UnprocessableEntity'
+          description: A bad field, or a `research_id` that belongs to another session than `session_id`.
+        '429':
+          $ref: '#/components/responses/TooManyRequests'
+        '503':
+          $ref: '#/components/responses/ServiceUnavailable'
+
+  /db/llm-usage/{id}:
+    get:
+      operationId: getLlmUsage
+      summary: Get one recorded LLM call (its owner or an admin).
+      tags: [LLM usage]
+      parameters:
+        - $ref: '#/components/parameters/LLMUsageIdPath'
+        - $ref: '#/components/parameters/UserIdHeader'
+        - $ref: '#/components/parameters/UserRolesHeader'
+        - $ref: '#/components/parameters/RequestId'
+      responses:
+        '200':
+          description: The recorded call.
+          headers:
+            X-Request-ID:
+              $ref: '#/components/headers/X-Request-ID'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/LLMUsage'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '429':
+          $ref: '#/components/responses/TooManyRequests'
+        '503':
+          $ref: '#/components/responses/ServiceUnavailable'
+
+  # --------------------------------------------------------------------------
+  # Feedback
+  # --------------------------------------------------------------------------
+  /db/feedback:
+    post:
+      operationId: rateTarget
+      summary: Rate one of the caller's own messages, research requests or sessions (1–5).
+      description: |
+        One rating per user and target. The first rating → `201` with `Location`; a later rating of the
+        same target by the same user replaces it → `200`, keeping its `id` and `created_at` and setting a
+        new `updated_at` (`rating` and `comment` are replaced; an omitted `comment` becomes `null`).
+        The target must exist and be the caller's own, for admins too: an unknown target or another
+        user's → `404` naming `target_id`.
+      tags: [Feedback]
+      parameters:
+        - $ref: '#/components/parameters/UserIdHeader'
+        - $ref: '#/components/parameters/UserRolesHeader'
+        - $ref: '#/components/parameters/RequestId'
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/FeedbackCreate'
+      responses:
+        '200':
+          description: The caller's earlier rating of this target, replaced (same `id` and `created_at`, new `updated_at`).
+          headers:
+            X-Request-ID:
+              $ref: '#/components/headers/X-Request-ID'
+            Idempotent-Replayed:
+              $ref: '#/components/headers/Idempotent-Replayed'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Feedback'
+        '201':
+          description: The caller's first rating of this target.
+          headers:
+            X-Request-ID:
+              $ref: '#/components/headers/X-Request-ID'
+            Location:
+              $ref: '#/components/headers/Location'
+              description: '`/db/feedback/{id}`.'
+            Idempotent-Replayed:
+              $ref: '#/components/headers/Idempotent-Replayed'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Feedback'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '404':
+          $ref: '#/components/responses/NotFound'
+          description: The target does not exist or is not the caller's own (for admins too); `errors` names `target_id`.
+        '409':
+          $ref: '#/components/responses/IdempotencyConflict'
+        '413':
+          $ref: '#/components/responses/PayloadTooLarge'
+        '422':
+          $ref: '#/components/responses/UnprocessableEntity'
+        '429':
+          $ref: '#/components/responses/TooManyRequests'
+        '503':
+          $ref: '#/components/responses/ServiceUnavailable'
+
+  /db/feedback/{id}:
+    get:
+      operationId: getFeedback
+      summary: Get one rating (its author or an admin).
+      tags: [Feedback]
+      parameters:
+        - $ref: '#/components/parameters/FeedbackIdPath'
+        - $ref: '#/components/parameters/UserIdHeader'
+        - $ref: '#/components/parameters/UserRolesHeader'
+        - $ref: '#/components/parameters/RequestId'
+      responses:
+        '200':
+          description: The rating.
+          headers:
+            X-Request-ID:
+              $ref: '#/components/headers/X-Request-ID'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Feedback'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '429':
+          $ref: '#/components/responses/TooManyRequests'
+        '503':
+          $ref: '#/components/responses/ServiceUnavailable'
+
+  # --------------------------------------------------------------------------
+  # Admin
+  # --------------------------------------------------------------------------
+  /db/admin/stats/feedback:
+    get:
+      operationId: getFeedbackStatistics
+      summary: 'Admin: ratings given in a window — count, mean, distribution, per target type.'
+      description: |
+        Over the ratings first given in [`from`, `to`) (by `created_at`), with their current value (a
+        replaced rating counts once, with its latest `rating`). Every rating 1–5 and every target type is
+        present, with zero counts and `null` means when empty. Every user's ratings count.
+        Validation comes before authorisation: a bad window → `422` even for a non-admin.
+      tags: [Admin]
+      parameters:
+        - $ref: '#/components/parameters/UserIdHeader'
+        - $ref: '#/components/parameters/UserRolesHeader'
+        - $ref: '#/components/parameters/RequestId'
+        - $ref: '#/components/parameters/WindowFrom'
+        - $ref: '#/components/parameters/WindowTo'
+      responses:
+        '200':
+          description: The feedback statistics.
+          headers:
+            X-Request-ID:
+              $ref: '#/components/headers/X-Request-ID'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/FeedbackStatistics'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+          description: The caller is not an admin.
+        '422':
+          $ref: '#/components/responses/UnprocessableEntity'
+          description: '`from` or `to` is not an RFC 3339 timestamp, `from` is after `to`, or the window spans more than 366 days.'
+        '429':
+          $ref: '#/components/responses/TooManyRequests'
+        '503':
+          $ref: '#/components/responses/ServiceUnavailable'
+
+  /db/admin/stats/telemetry:
+    get:
+      operationId: getTelemetryStatistics
+      summary: 'Admin: analytics events per event type in a window.'
+      description: |
+        Every user's analytics events with `occurred_at` in [`from`, `to`). `by_event_type` is ordered by
+        `count` descending, then `event_type` ascending. Validation comes before authorisation.
+      tags: [Admin]
+      parameters:
+        - $ref: '#/components/parameters/UserIdHeader'
+        - $ref: '#/components/parameters/UserRolesHeader'
+        - $ref: '#/components/parameters/RequestId'
+        - $ref: '#/components/parameters/WindowFrom'
+        - $ref: '#/components/parameters/WindowTo'
+      responses:
+        '200':
+          description: The telemetry statistics.
+          headers:
+            X-Request-ID:
+              $ref: '#/components/headers/X-Request-ID'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/TelemetryStatistics'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+          description: The caller is not an admin.
+        '422':
+          $ref: '#/components/responses/UnprocessableEntity'
+          description: '`from` or `to` is not an RFC 3339 timestamp, `from` is after `to`, or the window spans more than 366 days.'
+        '429':
+          $ref: '#/components/responses/TooManyRequests'
+        '503':
+          $ref: '#/components/responses/ServiceUnavailable'
+
+  /db/admin/stats/llm:
+    get:
+      operationId: getLlmStatistics
+      summary: 'Admin: LLM calls in a window — tokens, cost and latency percentiles, in total and per provider and model.'
+      description: |
+        Every user's LLM usage records with `created_at` in [`from`, `to`). `by_model` is ordered by
+        `provider`, then `model`. Latency percentiles are PostgreSQL's `percentile_cont` of `duration_ms`.
+        Validation comes before authorisation.
+      tags: [Admin]
+      parameters:
+        - $ref: '#/components/parameters/UserIdHeader'
+        - $ref: '#/components/parameters/UserRolesHeader'
+        - $ref: '#/components/parameters/RequestId'
+        - $ref: '#/components/parameters/WindowFrom'
+        - $ref: '#/components/parameters/WindowTo'
+      responses:
+        '200':
+          description: The LLM statistics.
+          headers:
+            X-Request-ID:
+              $ref: '#/components/headers/X-Request-ID'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/LLMStatistics'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+          description: The caller is not an admin.
+        '422':
+          $ref: '#/components/responses/UnprocessableEntity'
+          description: '`from` or `to` is not an RFC 3339 timestamp, `from` is after `to`, or the window spans more than 366 days.'
+        '429':
+          $ref: '#/components/responses/TooManyRequests'
+        '503':
+          $ref: '#/components/responses/ServiceUnavailable'
+
+  /db/admin/audit:
+    get:
+      operationId: listAuditEntries
+      summary: 'Admin: the audit trail of destructive and administrative actions, newest first.'
+      description: |
+        Ordered by `at` descending, ties by `id` descending. Actions recorded: `user.erase`,
+        `domain_set.create`, `domain_set.replace`, `domain_set.delete`. Each entry is written in the
+        same transaction as the action it records. Validation comes before authorisation: a bad `limit`
+        → `422` and a cursor the server did not issue → `400`, even for a non-admin.
+      tags: [Admin]
+      parameters:
+        - $ref: '#/components/parameters/UserIdHeader'
+        - $ref: '#/components/parameters/UserRolesHeader'
+        - $ref: '#/components/parameters/RequestId'
+        - $ref: '#/components/parameters/ListLimit'
+        - $ref: '#/components/parameters/Cursor'
+      responses:
+        '200':
+          description: A page of audit entries.
+          headers:
+            X-Request-ID:
+              $ref: '#/components/headers/X-Request-ID'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/AuditList'
+        '400':
+          $ref: '#/components/responses/BadCursor'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+          description: The caller is not an admin.
+        '422':
+          $ref: '#/components/responses/UnprocessableEntity'
+        '429':
+          $ref: '#/components/responses/TooManyRequests'
+        '503':
+          $ref: '#/components/responses/ServiceUnavailable'
+
+  # --------------------------------------------------------------------------
+  # Domain sets
+  # --------------------------------------------------------------------------
+  /db/domain-sets:
+    post:
+      operationId: createDomainSet
+      summary: 'Admin: create a named set of domains.'
+      description: |
+        `domains` are host names (RFC 1123 labels), lower-cased on the way in, duplicates dropped (the
+        first occurrence keeps its place); a bad one is named by index (`domains[3]`). Omitted
+        `description` is `""`, omitted `metadata` `{}`. A taken name → `409` (`PUT /db/domain-sets/{name}`
+        replaces a set). Validation comes before authorisation: a non-admin gets `422` for a bad body and
+        `403` otherwise. Recorded in the audit trail (`domain_set.create`).
+      tags: [Domain sets]
+      parameters:
+        - $ref: '#/components/parameters/UserIdHeader'
+        - $ref: '#/components/parameters/UserRolesHeader'
+        - $ref: '#/components/parameters/RequestId'
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/DomainSetCreate'
+      responses:
+        '201':
+          description: The created domain set.
+          headers:
+            X-Request-ID:
+              $ref: '#/components/headers/X-Request-ID'
+            Location:
+              $ref: '#/components/headers/Location'
+              description: '`/db/domain-sets/{name}`.'
+            Idempotent-Replayed:
+              $ref: '#/components/headers/Idempotent-Replayed'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/DomainSet'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+          description: The caller is not an admin (checked after validation).
+        '409':
+          $ref: '#/components/responses/IdempotencyConflict'
+          description: A domain set of that name exists (`errors` names `name`), or an `Idempotency-Key` conflict (different body, or the first request still in flight, then with `Retry-After`).
+        '413':
+          $ref: '#/components/responses/PayloadTooLarge'
+        '422':
+          $ref: '#/components/responses/UnprocessableEntity'
+          description: A bad field, e.g. `name`, or a bad host name named by index (`domains[3]`), or no or more than 1000 domains.
+        '429':
+          $ref: '#/components/responses/TooManyRequests'
+        '503':
+          $ref: '#/components/responses/ServiceUnavailable'
+    get:
+      operationId: listDomainSets
+      summary: List domain sets by name (any caller).
+      description: Domain sets are shared by the whole deployment; any caller reads them. Ordered by `name` ascending.
+      tags: [Domain sets]
+      parameters:
+        - $ref: '#/components/parameters/UserIdHeader'
+        - $ref: '#/components/parameters/UserRolesHeader'
+        - $ref: '#/components/parameters/RequestId'
+        - $ref: '#/components/parameters/ListLimit'
+        - $ref: '#/components/parameters/Cursor'
+      responses:
+        '200':
+          description: A page of domain sets.
+          headers:
+            X-Request-ID:
+              $ref: '#/components/headers/X-Request-ID'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/DomainSetList'
+        '400':
+          $ref: '#/components/responses/BadCursor'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '422':
+          $ref: '#/components/responses/UnprocessableEntity'
+        '429':
+          $ref: '#/components/responses/TooManyRequests'
+        '503':
+          $ref: '#/components/responses/ServiceUnavailable'
+
+  /db/domain-sets/{name}:
+    get:
+      operationId: getDomainSet
+      summary: Get a domain set (any caller).
+      tags: [Domain sets]
+      parameters:
+        - $ref: '#/components/parameters/DomainSetNamePath'
+        - $ref: '#/components/parameters/UserIdHeader'
+        - $ref: '#/components/parameters/UserRolesHeader'
+        - $ref: '#/components/parameters/RequestId'
+      responses:
+        '200':
+          description: The domain set.
+          headers:
+            X-Request-ID:
+              $ref: '#/components/headers/X-Request-ID'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/DomainSet'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '404':
+          $ref: '#/components/responses/NotFound'
+          description: No domain set of that name, or a name outside the allowed form.
+        '429':
+          $ref: '#/components/responses/TooManyRequests'
+        '503':
+          $ref: '#/components/responses/ServiceUnavailable'
+    put:
+      operationId: replaceDomainSet
+      summary: 'Admin: replace a domain set whole, or create it when missing.'
+      description: |
+        Replaces every field: an omitted `description` becomes `""`, omitted `metadata` `{}`. `name` in the
+        body is optional and, when sent, must equal the path's (else `422`). A missing set is created →
+        `201` with `Location`; an existing one keeps its `created_at` and gets a new `updated_at` → `200`.
+        Domains are normalised as for `POST /db/domain-sets`. A path name outside the allowed form → `404`;
+        then validation (`422`), then authorisation (`403`). Recorded in the audit trail
+        (`domain_set.create` or `domain_set.replace`).
+      tags: [Domain sets]
+      parameters:
+        - $ref: '#/components/parameters/DomainSetNamePath'
+        - $ref: '#/components/parameters/UserIdHeader'
+        - $ref: '#/components/parameters/UserRolesHeader'
+        - $ref: '#/components/parameters/RequestId'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/DomainSetReplace'
+      responses:
+        '200':
+          description: The replaced domain set.
+          headers:
+            X-Request-ID:
+              $ref: '#/components/headers/X-Request-ID'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/DomainSet'
+        '201':
+          description: The domain set did not exist and was created.
+          headers:
+            X-Request-ID:
+              $ref: '#/components/headers/X-Request-ID'
+            Location:
+              $ref: '#/components/headers/Location'
+              description: '`/db/domain-sets/{name}`.'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/DomainSet'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+          description: The caller is not an admin (checked after validation).
+        '404':
+          $ref: '#/components/responses/NotFound'
+          description: The name in the path is outside the allowed form.
+        '413':
+          $ref: '#/components/responses/PayloadTooLarge'
+        '422':
+          $ref: '#/components/responses/UnprocessableEntity'
+          description: A bad field (e.g. `domains[3]`), or a body `name` that differs from the path's.
+        '429':
+          $ref: '#/components/responses/TooManyRequests'
+        '503':
+          $ref: '#/components/responses/ServiceUnavailable'
+    delete:
+      operationId: deleteDomainSet
+      summary: 'Admin: delete a domain set.'
+      description: |
+        A path name outside the allowed form → `404`; a non-admin → `403`; no set of that name → `404`.
+        Recorded in the audit trail (`domain_set.delete`).
+      tags: [Domain sets]
+      parameters:
+        - $ref: '#/components/parameters/DomainSetNamePath'
+        - $ref: '#/components/parameters/UserIdHeader'
+        - $ref: '#/components/parameters/UserRolesHeader'
+        - $ref: '#/components/parameters/RequestId'
+      responses:
+        '204':
+          description: Deleted.
+          headers:
+            X-Request-ID:
+              $ref: '#/components/headers/X-Request-ID'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+          description: The caller is not an admin.
+        '404':
+          $ref: '#/components/responses/NotFound'
+          description: No domain set of that name, or a name outside the allowed form.
+        '429':
+          $ref: '#/components/responses/TooManyRequests'
+        '503':
+          $ref: '#/components/responses/ServiceUnavailable'
+
+  # --------------------------------------------------------------------------
+  # Result cache
+  # --------------------------------------------------------------------------
+  /db/cache/{key}:
+    put:
+      operationId: putCacheEntry
+      summary: Store (or replace) a cached result under a key, for `ttl_seconds`.
+      description: |
+        Keys are shared by the whole deployment: any caller reads, writes and deletes any key.
+        `value` is a JSON object of at most 1 MiB of compact JSON (else `422` on `value`); the request
+        body may be up to 2 MiB (else `413`). Storing under an existing key replaces its value and
+        expiry. `expires_at` is now plus `ttl_seconds`. A key outside the allowed form → `404`.
+      tags: [Cache]
+      parameters:
+        - $ref: '#/components/parameters/CacheKeyPath'
+        - $ref: '#/components/parameters/UserIdHeader'
+        - $ref: '#/components/parameters/UserRolesHeader'
+        - $ref: '#/components/parameters/RequestId'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/CachePut'
+      responses:
+        '200':
+          description: Stored.
+          headers:
+            X-Request-ID:
+              $ref: '#/components/headers/X-Request-ID'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/CachePutResult'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '404':
+          $ref: '#/components/responses/NotFound'
+          description: The key is outside the allowed form.
+        '413':
+          $ref: '#/components/responses/PayloadTooLarge'
+          description: The body is over 2 MiB. The server may close the connection after answering.
+        '422':
+          $ref: '#/components/responses/UnprocessableEntity'
+          description: A bad field, e.g. a `value` that is not an object or is over 1 MiB, or `ttl_seconds` out of range.
+        '429':
+          $ref: '#/components/responses/TooManyRequests'
+        '503':
+          $ref: '#/components/responses/ServiceUnavailable'
+    get:
+      operationId: getCacheEntry
+      summary: Read a cached result.
+      description: |
+        `404` when the key is missing or its entry has expired: an expired entry reads as missing at once,
+        before the periodic sweep deletes it. A key outside the allowed form → `404`.
+      tags: [Cache]
+      parameters:
+        - $ref: '#/components/parameters/CacheKeyPath'
+        - $ref: '#/components/parameters/UserIdHeader'
+        - $ref: '#/components/parameters/UserRolesHeader'
+        - $ref: '#/components/parameters/RequestId'
+      responses:
+        '200':
+          description: The cached value and its expiry.
+          headers:
+            X-Request-ID:
+              $ref: '#/components/headers/X-Request-ID'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/CacheEntry'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '404':
+          $ref: '#/components/responses/NotFound'
+          description: The key is missing, expired, or outside the allowed form.
+        '429':
+          $ref: '#/components/responses/TooManyRequests'
+        '503':
+          $ref: '#/components/responses/ServiceUnavailable'
+    delete:
+      operationId: deleteCacheEntry
+      summary: Delete a cached result; `204` whether or not the key existed.
+      tags: [Cache]
+      parameters:
+        - $ref: '#/components/parameters/CacheKeyPath'
+        - $ref: '#/components/parameters/UserIdHeader'
+        - $ref: '#/components/parameters/UserRolesHeader'
+        - $ref: '#/components/parameters/RequestId'
+      responses:
+        '204':
+          description: The key is gone (it may never have existed).
+          headers:
+            X-Request-ID:
+              $ref: '#/components/headers/X-Request-ID'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '404':
+          $ref: '#/components/responses/NotFound'
+          description: The key is outside the allowed form.
+        '429':
+          $ref: '#/components/responses/TooManyRequests'
+        '503':
+          $ref: '#/components/responses/ServiceUnavailable'
+
+  # --------------------------------------------------------------------------
+  # Users
+  # --------------------------------------------------------------------------
+  /db/users/{id}:
+    get:
+      operationId: getUser
+      summary: A user's record (the user themselves or an admin).
+      description: |
+        `last_seen` is the latest of the user's first sight, their latest session change or stored message,
+        and their latest LLM usage record. Anyone but the user or an admin, an unknown user, or an id
+        outside the allowed form → `404`.
+      tags: [Users]
+      parameters:
+        - $ref: '#/components/parameters/UserIdPath'
+        - $ref: '#/components/parameters/UserIdHeader'
+        - $ref: '#/components/parameters/UserRolesHeader'
+        - $ref: '#/components/parameters/RequestId'
+      responses:
+        '200':
+          description: The user.
+          headers:
+            X-Request-ID:
+              $ref: '#/components/headers/X-Request-ID'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/User'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '404':
+          $ref: '#/components/responses/NotFound'
+          description: Not the caller (and the caller is no admin), or a user with no data.
+        '429':
+          $ref: '#/components/responses/TooManyRequests'
+        '503':
+          $ref: '#/components/responses/ServiceUnavailable'
+    delete:
+      operationId: eraseUser
+      summary: Erase everything stored of a user (the user themselves or an admin).
+      description: |
+        In one transaction, deletes every row of the user: sessions, messages, research requests and their
+        history, analytics events, LLM usage, feedback, idempotency records and the result-cache entries
+        they wrote; and writes an audit entry `user.erase` whose `details` hold only row counts per table
+        (`sessions`, `messages`, `research_requests`, `analytics_events`, `llm_usage`, `feedback`,
+        `idempotency_keys`, `result_cache`). Afterwards every route answers as if the user had never
+        existed. Anyone but the user or an admin, or a user with no data, → `404`.
+      tags: [Users]
+      parameters:
+        - $ref: '#/components/parameters/UserIdPath'
+        - $ref: '#/components/parameters/UserIdHeader'
+        - $ref: '#/components/parameters/UserRolesHeader'
+        - $ref: '#/components/parameters/RequestId'
+      responses:
+        '204':
+          description: Erased.
+          headers:
+            X-Request-ID:
+              $ref: '#/components/headers/X-Request-ID'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '404':
+          $ref: '#/components/responses/NotFound'
+          description: Not the caller (and the caller is no admin), or a user with no data.
+        '429':
+          $ref: '#/components/responses/TooManyRequests'
+        '503':
+          $ref: '#/components/responses/ServiceUnavailable'
+
+  /db/users/{id}/export:
+    get:
+      operationId: exportUser
+      summary: Everything stored of a user as one JSON document, streamed (the user themselves or an admin).
+      description: |
+        The document holds the user record, every session (most recently updated first) with its messages
+        (in `seq` order) and research requests (newest first), and the user's feedback, LLM usage records
+        and analytics events. It is read from one consistent snapshot (a repeatable-read, read-only
+        transaction) while it is sent, so memory stays bounded however much the user has; the export holds
+        one database connection for as long as it streams.
+
+        The body is streamed with chunked transfer encoding (no `Content-Length`) as an attachment. Access
+        is checked before the `200` is sent (anyone but the user or an admin, or a user with no data,
+        → `404`). If the server fails after the `200` has started (e.g. the database goes away), the
+        connection is closed before the document is complete: a truncated export does not parse and must
+        not be taken for a whole one.
+      tags: [Users]
+      parameters:
+        - $ref: '#/components/parameters/UserIdPath'
+        - $ref: '#/components/parameters/UserIdHeader'
+        - $ref: '#/components/parameters/UserRolesHeader'
+        - $ref: '#/components/parameters/RequestId'
+      responses:
+        '200':
+          description: The export document, streamed.
+          headers:
+            X-Request-ID:
+              $ref: '#/components/headers/X-Request-ID'
+            Content-Disposition:
+              description: '`attachment; filename="{user_id}-export.json"`.'
+              required: true
+              schema:
+                type: string
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/UserExport'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '404':
+          $ref: '#/components/responses/NotFound'
+          description: Not the caller (and the caller is no admin), or a user with no data.
+        '429':
+          $ref: '#/components/responses/TooManyRequests'
+        '503':
+          $ref: '#/components/responses/ServiceUnavailable'
+
 components:
   securitySchemes:
     bearerAuth:
@@ -1183,6 +1978,62 @@ components:
         minimum: 1
         maximum: 200
         default: 50
+    LLMUsageIdPath:
+      name: id
+      in: path
+      required: true
+      description: LLM usage record id. A malformed UUID, an unknown id or another user's record → `404`.
+      schema:
+        type: string
+        format: uuid
+    FeedbackIdPath:
+      name: id
+      in: path
+      required: true
+      description: Feedback id. A malformed UUID, an unknown id or another user's rating → `404`.
+      schema:
+        type: string
+        format: uuid
+    DomainSetNamePath:
+      name: name
+      in: path
+      required: true
+      description: Domain set name, 1–64 characters of `[a-z0-9_-]`. A name outside that form → `404`.
+      schema:
+        $ref: '#/components/schemas/DomainSetName'
+    CacheKeyPath:
+      name: key
+      in: path
+      required: true
+      description: |
+        Cache key, 1–256 characters of `[A-Za-z0-9._:/-]`. The key MAY contain `/`: it is the whole rest
+        of the path after `/db/cache/` (e.g. `/db/cache/search/v1/abc` is the key `search/v1/abc`). A key
+        outside that form → `404`.
+      schema:
+        $ref: '#/components/schemas/CacheKey'
+    UserIdPath:
+      name: id
+      in: path
+      required: true
+      description: User id. An id outside the allowed form, an unknown user or another user (for a non-admin) → `404`.
+      schema:
+        $ref: '#/components/schemas/UserId'
+    WindowFrom:
+      name: from
+      in: query
+      required: false
+      description: Window start (RFC 3339), inclusive. Default `to` minus 24 h. After `to`, or more than 366 days before it → `422`.
+      schema:
+        type: string
+        format: date-time
+    WindowTo:
+      name: to
+      in: query
+      required: false
+      description: Window end (RFC 3339), exclusive. Default now (including the current millisecond).
+      schema:
+        type: string
+        format: date-time
 
   headers:
     X-Request-ID:
@@ -1282,7 +2133,7 @@ components:
               - $ref: '#/components/schemas/Problem'
               - required: [current_status]
     PayloadTooLarge:
-      description: The body is over the limit (1 MiB; batch endpoints 8 MiB). The server may close the connection after answering.
+      description: The body is over the limit (1 MiB; batch endpoints 8 MiB; `PUT /db/cache/{key}` 2 MiB). The server may close the connection after answering.
       headers:
         X-Request-ID:
           $ref: '#/components/headers/X-Request-ID'
@@ -1982,9 +2833,584 @@ components:
           type: integer
           minimum: 0
           description: Number of analytics events of the session.
+
+    # ------------------------------------------------------------- llm usage
+    LLMUsageCreate:
+      type: object
+      description: One LLM call as a client reports it.
+      required: [provider, model, prompt_tokens, completion_tokens, duration_ms]
+      properties:
+        provider:
+          type: string
+          minLength: 1
+          maxLength: 64
+          examples: [openai]
+        model:
+          type: string
+          minLength: 1
+          maxLength: 128
+          examples: [gpt-4o]
+        prompt_tokens:
+          type: integer
+          minimum: 0
+          maximum: 2147483647
+        completion_tokens:
+          type: integer
+          minimum: 0
+          maximum: 2147483647
+        duration_ms:
+          type: number
+          minimum: 0
+          description: A finite, non-negative duration of the call.
+        cost_usd:
+          type: number
+          minimum: 0
+          exclusiveMaximum: 100000000
+          description: |
+            Cost in US dollars: below 100000000 with at most 6 decimal places (more → `422`; never rounded).
+            Kept exact. Omitted → `null`.
+          examples: [0.0123]
+        session_id:
+          type: string
+          format: uuid
+          description: The session the call was made for; unknown or not the caller's → `404` (admins may name anyone's).
+        research_id:
+          type: string
+          format: uuid
+          description: |
+            The research request the call was made for; unknown or not the caller's → `404` (admins may
+            name anyone's). With `session_id` it must belong to that session (else `422`).
+        request_id:
+          type: string
+          minLength: 1
+          maxLength: 128
+          description: The client's own id of the call (e.g. the provider's request id), stored as sent.
+      examples:
+        - provider: openai
+          model: gpt-4o
+          prompt_tokens: 1200
+          completion_tokens: 350
+          duration_ms: 2140.5
+          cost_usd: 0.0123
+          session_id: 0193a6f2-1b7c-7c3e-9f1a-2d4b5c6d7e8f
+    LLMUsage:
+      type: object
+      required: [id, user_id, provider, model, prompt_tokens, completion_tokens, total_tokens, duration_ms, cost_usd, session_id, research_id, request_id, created_at]
+      properties:
+        id:
+          type: string
+          format: uuid
+        user_id:
+          $ref: '#/components/schemas/UserId'
+          description: The owner of the linked session or research request, else the caller who recorded it.
+        provider:
+          type: string
+        model:
+          type: string
+        prompt_tokens:
+          type: integer
+          minimum: 0
+          maximum: 2147483647
+        completion_tokens:
+          type: integer
+          minimum: 0
+          maximum: 2147483647
+        total_tokens:
+          type: integer
+          format: int64
+          minimum: 0
+          description: '`prompt_tokens + completion_tokens`.'
+        duration_ms:
+          type: number
+          minimum: 0
+        cost_usd:
+          type: [number, 'null']
+          minimum: 0
+          description: The cost as sent, exact, written without trailing zeros (`0.012300` → `0.0123`); `null` when not sent.
+        session_id:
+          type: [string, 'null']
+          format: uuid
+        research_id:
+          type: [string, 'null']
+          format: uuid
+        request_id:
+          type: [string, 'null']
+        created_at:
+          type: string
+          format: date-time
+
+    # -------------------------------------------------------------- feedback
+    FeedbackTargetType:
+      type: string
+      enum: [message, research, session]
+    FeedbackCreate:
+      type: object
+      required: [target_type, target_id, rating]
+      properties:
+        target_type:
+          $ref: '#/components/schemas/FeedbackTargetType'
+        target_id:
+          type: string
+          format: uuid
+          description: The rated message, research request or session; must exist and be the caller's own (else `404`).
+        rating:
+          type: integer
+          minimum: 1
+          maximum: 5
+        comment:
+          type: string
+          minLength: 0
+          maxLength: 2000
+          description: Omitted → `null`.
+      examples:
+        - target_type: research
+          target_id: 0193a6f2-1b7c-7c3e-9f1a-2d4b5c6d7e8f
+          rating: 4
+          comment: Good sources, a little long.
+    Feedback:
+      type: object
+      required: [id, user_id, target_type, target_id, rating, comment, created_at, updated_at]
+      properties:
+        id:
+          type: string
+          format: uuid
+          description: Kept when a later rating of the same target replaces this one.
+        user_id:
+          $ref: '#/components/schemas/UserId'
+        target_type:
+          $ref: '#/components/schemas/FeedbackTargetType'
+        target_id:
+          type: string
+          format: uuid
+        rating:
+          type: integer
+          minimum: 1
+          maximum: 5
+        comment:
+          type: [string, 'null']
+          maxLength: 2000
+        created_at:
+          type: string
+          format: date-time
+          description: When the target was first rated by this user.
+        updated_at:
+          type: string
+          format: date-time
+          description: When the rating was last given (equals `created_at` until it is replaced).
+
+    # ----------------------------------------------------------------- admin
+    FeedbackGroup:
+      type: object
+      required: [count, mean_rating]
+      properties:
+        count:
+          type: integer
+          minimum: 0
+        mean_rating:
+          type: [number, 'null']
+          minimum: 1
+          maximum: 5
+          description: '`null` when `count` is 0.'
+    FeedbackStatistics:
+      type: object
+      required: [from, to, count, mean_rating, distribution, by_target_type]
+      properties:
+        from:
+          type: string
+          format: date-time
+        to:
+          type: string
+          format: date-time
+        count:
+          type: integer
+          minimum: 0
+          description: Ratings first given in the window.
+        mean_rating:
+          type: [number, 'null']
+          minimum: 1
+          maximum: 5
+          description: '`null` when `count` is 0.'
+        distribution:
+          type: object
+          description: Count of ratings per value; all five are present.
+          required: ['1', '2', '3', '4', '5']
+          properties:
+            '1':
+              type: integer
+              minimum: 0
+            '2':
+              type: integer
+              minimum: 0
+            '3':
+              type: integer
+              minimum: 0
+            '4':
+              type: integer
+              minimum: 0
+            '5':
+              type: integer
+              minimum: 0
+        by_target_type:
+          type: object
+          description: Per target type; all three are present.
+          required: [message, research, session]
+          properties:
+            message:
+              $ref: '#/components/schemas/FeedbackGroup'
+            research:
+              $ref: '#/components/schemas/FeedbackGroup'
+            session:
+              $ref: '#/components/schemas/FeedbackGroup'
+    TelemetryStatistics:
+      type: object
+      required: [from, to, total, by_event_type]
+      properties:
+        from:
+          type: string
+          format: date-time
+        to:
+          type: string
+          format: date-time
+        total:
+          type: integer
+          minimum: 0
+          description: Analytics events in the window.
+        by_event_type:
+          type: array
+          description: Ordered by `count` descending, then `event_type` ascending.
+          items:
+            type: object
+            required: [event_type, count]
+            properties:
+              event_type:
+                $ref: '#/components/schemas/EventType'
+              count:
+                type: integer
+                minimum: 1
+    LLMFigures:
+      type: object
+      description: A group of LLM calls.
+      required: [calls, prompt_tokens, completion_tokens, total_tokens, cost_usd, duration_ms]
+      properties:
+        calls:
+          type: integer
+          minimum: 0
+        prompt_tokens:
+          type: integer
+          format: int64
+          minimum: 0
+        completion_tokens:
+          type: integer
+          format: int64
+          minimum: 0
+        total_tokens:
+          type: integer
+          format: int64
+          minimum: 0
+        cost_usd:
+          type: [number, 'null']
+          minimum: 0
+          description: Exact sum of the reported costs; `null` when no call in the group reported a cost.
+        duration_ms:
+          $ref: '#/components/schemas/Percentiles'
+          description: '`percentile_cont` of the calls'' `duration_ms`; `null` values when the group has no calls.'
+    LLMStatistics:
+      type: object
+      required: [from, to, totals, by_model]
+      properties:
+        from:
+          type: string
+          format: date-time
+        to:
+          type: string
+          format: date-time
+        totals:
+          $ref: '#/components/schemas/LLMFigures'
+          description: Every call in the window.
+        by_model:
+          type: array
+          description: Per provider and model, ordered by `provider`, then `model`.
+          items:
+            allOf:
+              - type: object
+                required: [provider, model]
+                properties:
+                  provider:
+                    type: string
+                  model:
+                    type: string
+              - $ref: '#/components/schemas/LLMFigures'
+    AuditEntry:
+      type: object
+      required: [id, at, actor_user_id, action, target_type, target_id, details]
+      properties:
+        id:
+          type: integer
+          format: int64
+        at:
+          type: string
+          format: date-time
+        actor_user_id:
+          type: [string, 'null']
+          description: Who acted; `null` for the system's own actions.
+        action:
+          type: string
+          description: What was done.
+          examples: [user.erase, domain_set.create, domain_set.replace, domain_set.delete]
+        target_type:
+          type: string
+          examples: [user, domain_set]
+        target_id:
+          type: [string, 'null']
+          description: The user id, domain set name, … acted upon.
+        details:
+          type: object
+          additionalProperties: true
+          description: |
+            Small facts about the action, never content or credentials: for `user.erase` the rows removed
+            per table (`{"sessions": 3, "messages": 120, …}`), for `domain_set.create`/`replace` the number
+            of `domains`, for `domain_set.delete` `{}`.
+    AuditList:
+      type: object
+      required: [items, next_cursor]
+      properties:
+        items:
+          type: array
+          items:
+            $ref: '#/components/schemas/AuditEntry'
+        next_cursor:
+          $ref: '#/components/schemas/NextCursor'
+
+    # ----------------------------------------------------------- domain sets
+    DomainSetName:
+      type: string
+      description: 1–64 characters of `[a-z0-9_-]`.
+      pattern: '^[a-z0-9_-]{1,64}$'
+      examples: [medical_journals]
+    HostNameInput:
+      type: string
+      description: A host name of RFC 1123 labels (1–63 letters, digits and inner hyphens, dot-separated; at most 253 characters). Lower-cased by the store.
+      maxLength: 253
+      pattern: '^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$'
+      examples: [example.org]
+    DomainSetCreate:
+      type: object
+      required: [name, domains]
+      properties:
+        name:
+          $ref: '#/components/schemas/DomainSetName'
+        description:
+          type: string
+          maxLength: 1000
+          description: Defaults to `""`.
+        domains:
+          type: array
+          description: 1–1000 host names; lower-cased, duplicates dropped. A bad one is named by index (`domains[3]`).
+          minItems: 1
+          maxItems: 1000
+          items:
+            $ref: '#/components/schemas/HostNameInput'
+        metadata:
+          $ref: '#/components/schemas/JsonObject'
+          description: Defaults to `{}`.
+      examples:
+        - name: medical_journals
+          description: Peer-reviewed medical sources
+          domains: [nejm.org, thelancet.com, bmj.com]
+    DomainSetReplace:
+      type: object
+      description: The whole new content of the set; omitted `description` becomes `""` and omitted `metadata` `{}`.
+      required: [domains]
+      properties:
+        name:
+          type: string
+          description: Optional; when sent it must equal the name in the path (else `422`).
+        description:
+          type: string
+          maxLength: 1000
+          description: Defaults to `""`.
+        domains:
+          type: array
+          description: 1–1000 host names; lower-cased, duplicates dropped. A bad one is named by index (`domains[3]`).
+          minItems: 1
+          maxItems: 1000
+          items:
+            $ref: '#/components/schemas/HostNameInput'
+        metadata:
+          $ref: '#/components/schemas/JsonObject'
+          description: Defaults to `{}`.
+    DomainSet:
+      type: object
+      required: [name, description, domains, metadata, created_at, updated_at]
+      properties:
+        name:
+          $ref: '#/components/schemas/DomainSetName'
+        description:
+          type: string
+          maxLength: 1000
+        domains:
+          type: array
+          description: Lower-case host names, without duplicates, in the order first sent.
+          minItems: 1
+          maxItems: 1000
+          uniqueItems: true
+          items:
+            type: string
+            pattern: '^[a-z0-9.-]{1,253}$'
+        metadata:
+          $ref: '#/components/schemas/JsonObject'
+        created_at:
+          type: string
+          format: date-time
+        updated_at:
+          type: string
+          format: date-time
+    DomainSetList:
+      type: object
+      required: [items, next_cursor]
+      properties:
+        items:
+          type: array
+          items:
+            $ref: '#/components/schemas/DomainSet'
+        next_cursor:
+          $ref: '#/components/schemas/NextCursor'
+
+    # ----------------------------------------------------------------- cache
+    CacheKey:
+      type: string
+      description: 1–256 characters of `[A-Za-z0-9._:/-]`; may contain `/`.
+      pattern: '^[A-Za-z0-9._:/-]{1,256}$'
+      examples: [search/v1/3f2a9c]
+    CachePut:
+      type: object
+      required: [value, ttl_seconds]
+      properties:
+        value:
+          type: object
+          additionalProperties: true
+          description: The result to cache, a JSON object of at most 1 MiB (1048576 bytes) of compact JSON (else `422`).
+        ttl_seconds:
+          type: integer
+          minimum: 1
+          maximum: 2592000
+          description: Lifetime in seconds (at most 30 days).
+      examples:
+        - value:
+            results: [{url: 'https://example.org/a', score: 0.92}]
+          ttl_seconds: 3600
+    CachePutResult:
+      type: object
+      required: [key, expires_at]
+      properties:
+        key:
+          $ref: '#/components/schemas/CacheKey'
+        expires_at:
+          type: string
+          format: date-time
+    CacheEntry:
+      type: object
+      required: [value, expires_at]
+      properties:
+        value:
+          type: object
+          additionalProperties: true
+          description: The cached object, as stored.
+        expires_at:
+          type: string
+          format: date-time
+
+    # ----------------------------------------------------------------- users
+    User:
+      type: object
+      required: [id, first_seen, last_seen, session_count]
+      properties:
+        id:
+          $ref: '#/components/schemas/UserId'
+        first_seen:
+          type: string
+          format: date-time
+          description: When the store first saw the user write something.
+        last_seen:
+          type: string
+          format: date-time
+          description: The latest of `first_seen`, the user's latest session change or stored message, and their latest LLM usage record.
+        session_count:
+          type: integer
+          minimum: 0
+    ExportedSession:
+      description: A session with its messages and research requests.
+      allOf:
+        - $ref: '#/components/schemas/Session'
+        - type: object
+          required: [messages, research]
+          properties:
+            messages:
+              type: array
+              description: In `seq` order.
+              items:
+                $ref: '#/components/schemas/Message'
+            research:
+              type: array
+              description: Newest first.
+              items:
+                $ref: '#/components/schemas/ResearchRequest'
+    ExportedAnalyticsEvent:
+      type: object
+      required: [id, user_id, session_id, event_type, properties, duration_ms, occurred_at, received_at]
+      properties:
+        id:
+          type: integer
+          format: int64
+        user_id:
+          $ref: '#/components/schemas/UserId'
+        session_id:
+          type: [string, 'null']
+          format: uuid
+        event_type:
+          $ref: '#/components/schemas/EventType'
+        properties:
+          $ref: '#/components/schemas/JsonObject'
+        duration_ms:
+          type: [number, 'null']
+          minimum: 0
+        occurred_at:
+          type: string
+          format: date-time
+        received_at:
+          type: string
+          format: date-time
+          description: When the store received the event.
+    UserExport:
+      type: object
+      description: Everything stored of one user, read from one consistent snapshot.
+      required: [user, sessions, feedback, llm_usage, analytics_events]
+      properties:
+        user:
+          $ref: '#/components/schemas/User'
+        sessions:
+          type: array
+          description: Most recently updated first (`updated_at` descending, ties by `id` descending).
+          items:
+            $ref: '#/components/schemas/ExportedSession'
+        feedback:
+          type: array
+          description: The user's ratings.
+          items:
+            $ref: '#/components/schemas/Feedback'
+        llm_usage:
+          type: array
+          description: The user's LLM usage records, oldest first.
+          items:
+            $ref: '#/components/schemas/LLMUsage'
+        analytics_events:
+          type: array
+          description: The user's analytics events, by `occurred_at`.
+          items:
+            $ref: '#/components/schemas/ExportedAnalyticsEvent'
 """####
 
     static let json = ####"""
-{"openapi":"3.1.0","info":{"title":"ResearchStore HTTP API","version":"1.0.0","summary":"The database layer of the TIC Research API (sessions, messages, LLM context, research requests, analytics).","description":"Machine-readable form of `API.md` (contract v1). Served at `GET /openapi.json` and `GET /openapi.yaml`.\n\n**Conventions**\n- JSON in and out, `snake_case` keys, UTF-8. Timestamps are RFC 3339 in UTC with millisecond\n  precision (`2026-11-23T10:47:34.123Z`). Ids are UUID strings (time-ordered UUIDv7).\n  `user_id` is an opaque string of 1–128 characters from `[A-Za-z0-9._@:-]`.\n- Create → `201` with the created resource and a `Location` header. Read/update → `200`.\n  Delete → `204`. Bulk ingest → `202` with `{\"accepted\": N}`.\n- Errors are `application/problem+json` (RFC 9457, schema `Problem`): malformed JSON, a body that is\n  not a JSON object or not sent as `application/json`, or a cursor the server did not issue → `400`;\n  a field out of range, missing or of the wrong type → `422` naming every bad field in `errors`;\n  unknown id (or an id the caller may not see) → `404`; invalid state change or duplicate → `409`;\n  body over the limit → `413`; no or bad credentials → `401`; wrong role → `403`; rate limited →\n  `429` with `Retry-After`; database unreachable or pool wait timed out → `503` with `Retry-After`.\n  Never a `500` for bad input; never a stack trace, SQL text or secret in a response.\n- Every response carries `X-Request-ID`: the client's, if it sent 1–128 chars of `[A-Za-z0-9._-]`,\n  else a new one. Logs carry the same id.\n- Lists are cursor-paginated: `?limit=&cursor=` → `{\"items\": [...], \"next_cursor\": \"…\" | null}`.\n  Cursors are opaque. Defaults/maxima: sessions 20/100, messages 50/200, other lists 50/200.\n  `limit=0` or above the maximum → `422`.\n- `Idempotency-Key` (1–255 chars) on every POST that creates or ingests: a repeat with the same key by\n  the same caller (scope: caller + method + route) within 24 h returns the first response (same status\n  and body, header `Idempotent-Replayed: true`) and writes nothing; the same key with a different body\n  → `409`; a duplicate while the first is still in flight → `409` with `Retry-After` (exactly one is\n  created); an empty key or one over 255 chars → `400`.\n\n**Limits and validation** (limits are configurable)\n- Request body 1 MiB (batch endpoints 8 MiB) → `413` when over (the server may close the connection\n  after answering). Message `content` 256 KiB (262144 UTF-8 bytes); `title` 200 characters;\n  `metadata`/`properties`/`parameters`/`result` are JSON objects of at most 64 KiB.\n- Lengths of names and titles count Unicode scalars (as JSON Schema `maxLength` does); `content`\n  counts UTF-8 bytes. JSON deeper than 32 levels (nested objects and arrays, the root object being\n  level 1) → `422`. A `\\u0000` in any string → `422`. Integers within int64 and any finite double\n  round-trip exactly through `metadata`; a number that cannot → `422`, never silently changed.\n- Unknown fields are ignored (every object schema leaves `additionalProperties` open).\n  `errors[].field` is a path with indices, e.g. `messages[2].role`, `events[17].event_type`.\n  Empty batch or too many items → `422`.\n- A malformed UUID in a path → `404`; in a body → `422`. An unknown id in a body (e.g. `session_id`)\n  → `404`. Validation comes before authorisation.\n- Omitted `metadata` is `{}`; `PATCH` replaces the whole `metadata` object.\n\n**Identity**\n- `AUTH_MODE=jwt`: `Authorization: Bearer <JWT>` (scheme `bearerAuth`); HS256 with `JWT_SECRET` or\n  RS256/ES256 with a public key file. `sub` (required) is the user id; `roles` (array) may hold\n  `admin`. `exp` is required (30 s leeway); `iss`/`aud` are checked when `JWT_ISSUER`/`JWT_AUDIENCE`\n  are set; `alg: none`, a bad signature or an expired token → `401`. `/livez`, `/readyz`,\n  `/db/health`, `/metrics`, `/openapi.json` and `/openapi.yaml` need no token (`security: []`).\n- `AUTH_MODE=none` (local development only; the server refuses non-loopback addresses unless forced):\n  no token; the caller is the `X-User-ID` header (or `anonymous`), roles come from the comma-separated\n  `X-User-Roles` header. An `X-User-ID` outside the allowed form → `401`.\n- A non-admin caller sees only their own sessions and everything under them; another user's resource\n  is `404`, not `403` (existence is not leaked). Admins see everything.\n","license":{"name":"Proprietary","identifier":"LicenseRef-Proprietary"}},"servers":[{"url":"http://127.0.0.1:8080","description":"Local default (`HOST=127.0.0.1`, `PORT=8080`)"}],"security":[{"bearerAuth":[]}],"tags":[{"name":"Operations","description":"Liveness, readiness, health, metrics and this document. No credentials needed."},{"name":"Sessions","description":"A session is one conversation of one user."},{"name":"Messages","description":"The messages of a session, numbered by a gapless per-session `seq`."},{"name":"Context","description":"What an LLM needs to continue a session, within a token budget."},{"name":"Research","description":"A research request tracks one run of a research workflow over its whole life."},{"name":"Analytics","description":"Client analytics events and their aggregates."}],"paths":{"/livez":{"get":{"operationId":"getLiveness","summary":"Liveness probe; 200 while the process runs.","tags":["Operations"],"security":[],"parameters":[{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"The process is running.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Liveness"}}}}}}},"/readyz":{"get":{"operationId":"getReadiness","summary":"Readiness probe; 200 when the database answers at the expected schema version and the server is not shutting down.","tags":["Operations"],"security":[],"parameters":[{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"Ready to receive traffic (`{\"status\": \"ready\"}`).","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Readiness"}}}},"503":{"description":"Not ready (`{\"status\": \"not_ready\", \"reasons\": [...]}`).","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Retry-After":{"$ref":"#/components/headers/Retry-After"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Readiness"}}}}}}},"/db/health":{"get":{"operationId":"getHealth","summary":"Database and pool health (seed route).","tags":["Operations"],"security":[],"parameters":[{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"The database is reachable.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Health"}}}},"503":{"description":"The database is unreachable; same shape as the `200` body.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Retry-After":{"$ref":"#/components/headers/Retry-After"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Health"}}}}}}},"/metrics":{"get":{"operationId":"getMetrics","summary":"Prometheus metrics in the text exposition format.","description":"HTTP requests and latency by route template and status, pool gauges and wait time, query latency,\ndatabase errors by SQLSTATE class, rows ingested. Metric names:\n`http_requests_total{method,route,status}`, `http_request_duration_seconds{method,route}` (histogram),\n`db_pool_connections{state}` (state: open, in_use, idle, waiting, max), `db_pool_wait_seconds` (histogram),\n`db_query_duration_seconds` (histogram), `db_errors_total{sqlstate_class}`, `rows_ingested_total{table}`.\n","tags":["Operations"],"security":[],"parameters":[{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"Prometheus text exposition format (version 0.0.4).","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"text/plain":{"schema":{"type":"string"}}}}}}},"/openapi.json":{"get":{"operationId":"getOpenApiJson","summary":"This OpenAPI document as JSON.","tags":["Operations"],"security":[],"parameters":[{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"The OpenAPI 3.1 document.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"type":"object"}}}}}}},"/openapi.yaml":{"get":{"operationId":"getOpenApiYaml","summary":"This OpenAPI document as YAML.","tags":["Operations"],"security":[],"parameters":[{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"The OpenAPI 3.1 document.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/yaml":{"schema":{"type":"string"}}}}}}},"/docs":{"get":{"operationId":"getDocs","summary":"A readable page of this document, rendered in the browser with no assets from elsewhere.","tags":["Operations"],"security":[],"parameters":[{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"An HTML page that renders /openapi.json.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"text/html":{"schema":{"type":"string"}}}}}}},"/db/sessions/create":{"post":{"operationId":"createSession","summary":"Create a session (seed route).","description":"`user_id` defaults to the caller; a non-admin naming another user → `403`.\nA new session is `active` with `message_count` 0.\n","tags":["Sessions"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/SessionCreate"}}}},"responses":{"201":{"description":"The created session.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Location":{"$ref":"#/components/headers/Location"},"Idempotent-Replayed":{"$ref":"#/components/headers/Idempotent-Replayed"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Session"}}}},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden","description":"A non-admin named another user in `user_id`."},"409":{"$ref":"#/components/responses/IdempotencyConflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableEntity"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/sessions":{"get":{"operationId":"listSessions","summary":"List sessions, most recently active first.","description":"The caller's sessions; admins without `user_id` see every user's sessions. Ordered by\n`updated_at` descending, ties by `id` descending. A non-admin asking for another `user_id`\n→ `403`; a malformed `user_id` → `422` (validation comes before authorisation).\n","tags":["Sessions"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"name":"user_id","in":"query","description":"Only this user's sessions (admins any user; non-admins only themselves).","schema":{"$ref":"#/components/schemas/UserId"}},{"name":"status","in":"query","description":"Only sessions in this status.","schema":{"$ref":"#/components/schemas/SessionStatus"}},{"$ref":"#/components/parameters/SessionsLimit"},{"$ref":"#/components/parameters/Cursor"}],"responses":{"200":{"description":"A page of sessions.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/SessionList"}}}},"400":{"$ref":"#/components/responses/BadCursor"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden","description":"A non-admin asked for another user's sessions."},"422":{"$ref":"#/components/responses/UnprocessableEntity"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/sessions/{id}":{"get":{"operationId":"getSession","summary":"Get a session.","tags":["Sessions"],"parameters":[{"$ref":"#/components/parameters/SessionIdPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"The session.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Session"}}}},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}},"patch":{"operationId":"updateSession","summary":"Update a session's title, status or metadata.","description":"Only the fields sent change. `metadata`, when sent, replaces the whole object.\n`status` moves between `active` and `archived`; messages cannot be stored into an\n`archived` session.\n","tags":["Sessions"],"parameters":[{"$ref":"#/components/parameters/SessionIdPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"}],"requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/SessionUpdate"}}}},"responses":{"200":{"description":"The updated session.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Session"}}}},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableEntity"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}},"delete":{"operationId":"deleteSession","summary":"Delete a session with its messages, research requests and per-session analytics.","tags":["Sessions"],"parameters":[{"$ref":"#/components/parameters/SessionIdPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"}],"responses":{"204":{"description":"Deleted, together with everything under the session.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}}},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/messages/store":{"post":{"operationId":"storeMessage","summary":"Store one message in a session (seed route).","description":"`seq` is 1, 2, 3 … within a session, assigned by the store: concurrent stores to one session\nnever share or skip a number. Storing a message updates the session's `message_count`,\n`total_tokens`, `updated_at` and `last_message_at`. `token_count` is what the client sent, else\nan estimate (UTF-8 bytes / 4, rounded up) and then `token_count_estimated` is `true`.\nUnknown (or invisible) `session_id` → `404`; an `archived` session → `409`.\n","tags":["Messages"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/MessageCreate"}}}},"responses":{"201":{"description":"The stored message.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Location":{"$ref":"#/components/headers/Location"},"Idempotent-Replayed":{"$ref":"#/components/headers/Idempotent-Replayed"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Message"}}}},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound","description":"Unknown `session_id` (or a session the caller may not see)."},"409":{"$ref":"#/components/responses/IdempotencyConflict","description":"The session is `archived`, or an `Idempotency-Key` conflict (different body, or the first request still in flight, then with `Retry-After`)."},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableEntity"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/messages/batch":{"post":{"operationId":"storeMessageBatch","summary":"Store up to 1000 messages in one session, in the given order, all or nothing.","description":"The messages get consecutive `seq` numbers in the order given; either all are stored or none.\nA bad message is named by index in `errors` (e.g. `messages[2].role`). Body limit 8 MiB.\nUnknown (or invisible) `session_id` → `404`; an `archived` session → `409`.\n","tags":["Messages"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/MessageBatch"}}}},"responses":{"201":{"description":"The stored messages, in `seq` order.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Location":{"$ref":"#/components/headers/Location","description":"The session's message list, `/db/sessions/{session_id}/messages`."},"Idempotent-Replayed":{"$ref":"#/components/headers/Idempotent-Replayed"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/MessageBatchResult"}}}},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound","description":"Unknown `session_id` (or a session the caller may not see)."},"409":{"$ref":"#/components/responses/IdempotencyConflict","description":"The session is `archived`, or an `Idempotency-Key` conflict (different body, or the first request still in flight, then with `Retry-After`)."},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableEntity","description":"A bad field (named by index, e.g. `messages[2].role`), or an empty batch or more than 1000 messages."},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/sessions/{id}/messages":{"get":{"operationId":"listSessionMessages","summary":"A page of a session's messages by seq.","tags":["Messages"],"parameters":[{"$ref":"#/components/parameters/SessionIdPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"$ref":"#/components/parameters/MessagesLimit"},{"$ref":"#/components/parameters/Cursor"},{"name":"order","in":"query","description":"Order by `seq`, ascending (oldest first) or descending.","schema":{"type":"string","enum":["asc","desc"],"default":"asc"}}],"responses":{"200":{"description":"A page of messages.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/MessageList"}}}},"400":{"$ref":"#/components/responses/BadCursor"},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound"},"422":{"$ref":"#/components/responses/UnprocessableEntity"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/messages/{id}":{"get":{"operationId":"getMessage","summary":"Get a message.","tags":["Messages"],"parameters":[{"$ref":"#/components/parameters/MessageIdPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"The message.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Message"}}}},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/context/{session_id}":{"get":{"operationId":"getContext","summary":"What an LLM needs to continue this session, within a token and message budget (seed route).","description":"Budget rules:\n- The kept messages are the longest run of most recent messages that fits both `max_tokens` and\n  `max_messages`, stopping at the first (going back in time) that does not fit. Never more tokens\n  than asked for, never a message cut in half.\n- The latest `system` message, if any, is always kept first and counts against both budgets;\n  when it is older than that run it is placed first. If it alone exceeds `max_tokens` it is left\n  out and `truncated` is `true`.\n- `messages` is chronological (ascending `seq`); `token_count` is the sum of their `token_count`.\n- `research` holds the session's last five completed research requests, newest `finished_at` first.\n","tags":["Context"],"parameters":[{"$ref":"#/components/parameters/ContextSessionIdPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"name":"max_tokens","in":"query","description":"Token budget for the returned messages. `0` → `422`.","schema":{"type":"integer","minimum":1,"default":4000}},{"name":"max_messages","in":"query","description":"Most messages to return. `0` → `422`.","schema":{"type":"integer","minimum":1,"default":50}}],"responses":{"200":{"description":"The context.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Context"}}}},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound"},"422":{"$ref":"#/components/responses/UnprocessableEntity"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/research/create":{"post":{"operationId":"createResearch","summary":"Create a research request in a session; it starts as pending.","description":"The new request has `status: \"pending\"` and a `history` holding that creation.\nUnknown (or invisible) `session_id` → `404`.\n","tags":["Research"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ResearchCreate"}}}},"responses":{"201":{"description":"The created research request (`status: \"pending\"`).","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Location":{"$ref":"#/components/headers/Location"},"Idempotent-Replayed":{"$ref":"#/components/headers/Idempotent-Replayed"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ResearchRequest"}}}},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound","description":"Unknown `session_id` (or a session the caller may not see)."},"409":{"$ref":"#/components/responses/IdempotencyConflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableEntity"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/research":{"get":{"operationId":"listResearch","summary":"List research requests, newest first.","description":"The caller's research requests (admins: everyone's), ordered by `created_at` descending, ties by\n`id` descending. A `session_id` the caller may not see → `404`.\n","tags":["Research"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"name":"session_id","in":"query","description":"Only this session's requests. Unknown or not the caller's → `404`.","schema":{"type":"string","format":"uuid"}},{"name":"status","in":"query","description":"Only requests in this status.","schema":{"$ref":"#/components/schemas/ResearchStatus"}},{"name":"workflow_type","in":"query","description":"Only requests of this workflow type.","schema":{"$ref":"#/components/schemas/WorkflowType"}},{"$ref":"#/components/parameters/ListLimit"},{"$ref":"#/components/parameters/Cursor"}],"responses":{"200":{"description":"A page of research requests.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ResearchList"}}}},"400":{"$ref":"#/components/responses/BadCursor"},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound","description":"The `session_id` filter names an unknown session or one the caller may not see."},"422":{"$ref":"#/components/responses/UnprocessableEntity"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/research/{id}":{"get":{"operationId":"getResearch","summary":"Get a research request with its history.","tags":["Research"],"parameters":[{"$ref":"#/components/parameters/ResearchIdPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"The research request.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ResearchRequest"}}}},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}},"patch":{"operationId":"updateResearch","summary":"Move a research request to a new status, with its result, error or sources.","description":"Status machine: `pending → running → completed | failed`; `pending | running → cancelled`.\nAnything else → `409` naming the current status in `current_status`; terminal states\n(`completed`, `failed`, `cancelled`) never change. `completed` requires `result`; `failed`\nrequires `error` (else `422`). `started_at`, `finished_at` and `duration_ms` are set by the\nstore, and every transition is appended to `history`.\n","tags":["Research"],"parameters":[{"$ref":"#/components/parameters/ResearchIdPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"}],"requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ResearchUpdate"}}}},"responses":{"200":{"description":"The updated research request.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ResearchRequest"}}}},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound"},"409":{"$ref":"#/components/responses/ResearchTransitionConflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableEntity"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/analytics/log":{"post":{"operationId":"logAnalyticsEvent","summary":"Log one analytics event.","description":"`occurred_at` defaults to now. An event with a `session_id` belongs to that session's owner;\nan unknown (or invisible) `session_id` → `404`.\n","tags":["Analytics"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/AnalyticsEvent"}}}},"responses":{"202":{"description":"Accepted (`{\"accepted\": 1}`).","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Idempotent-Replayed":{"$ref":"#/components/headers/Idempotent-Replayed"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Accepted"}}}},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound","description":"Unknown `session_id` (or a session the caller may not see)."},"409":{"$ref":"#/components/responses/IdempotencyConflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableEntity"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/analytics/batch":{"post":{"operationId":"logAnalyticsBatch","summary":"Log up to 10,000 analytics events, all or nothing.","description":"Either every event is stored or none; each bad event is named by index in `errors`\n(e.g. `events[17].event_type`). Body limit 8 MiB.\n","tags":["Analytics"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/AnalyticsBatch"}}}},"responses":{"202":{"description":"Accepted (`{\"accepted\": N}`, N = number of events).","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Idempotent-Replayed":{"$ref":"#/components/headers/Idempotent-Replayed"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Accepted"}}}},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound","description":"An event names an unknown `session_id` (or a session the caller may not see)."},"409":{"$ref":"#/components/responses/IdempotencyConflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableEntity","description":"Bad events (each named by index, e.g. `events[17].event_type`), or an empty batch or more than 10,000 events."},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/analytics/summary":{"get":{"operationId":"getAnalyticsSummary","summary":"Event counts per event type and time bucket, with duration percentiles.","description":"Over the window [`from`, `to`) (default: the last 24 h). Non-admins see only events of their own\nsessions and their own user id. Day buckets are UTC days. Percentiles are PostgreSQL's\n`percentile_cont` over the events that carry a `duration_ms`.\n","tags":["Analytics"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"name":"from","in":"query","description":"Window start, inclusive. Default `to` minus 24 h.","schema":{"type":"string","format":"date-time"}},{"name":"to","in":"query","description":"Window end, exclusive. Default now. Must not be before `from` (else `422`).","schema":{"type":"string","format":"date-time"}},{"name":"event_type","in":"query","description":"Only events of this type.","schema":{"$ref":"#/components/schemas/EventType"}},{"name":"bucket","in":"query","description":"Bucket width (UTC hours or UTC days).","schema":{"type":"string","enum":["hour","day"],"default":"hour"}}],"responses":{"200":{"description":"The summary.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/AnalyticsSummary"}}}},"401":{"$ref":"#/components/responses/Unauthorized"},"422":{"$ref":"#/components/responses/UnprocessableEntity"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/analytics/sessions/{id}":{"get":{"operationId":"getSessionAnalytics","summary":"One session's figures (messages, tokens, research, LLM usage, events).","tags":["Analytics"],"parameters":[{"$ref":"#/components/parameters/SessionIdPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"The session's figures.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/SessionAnalytics"}}}},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}}},"components":{"securitySchemes":{"bearerAuth":{"type":"http","scheme":"bearer","bearerFormat":"JWT","description":"`AUTH_MODE=jwt`: HS256 (`JWT_SECRET`) or RS256/ES256 (`JWT_PUBLIC_KEY_FILE`). `sub` (required) is\nthe user id, `roles` may hold `admin`, `exp` is required (30 s leeway), `iss`/`aud` are checked when\nconfigured. Missing, `alg: none`, bad signature or expired → `401`. Not used when `AUTH_MODE=none`\n(identity then comes from `X-User-ID` / `X-User-Roles`).\n"}},"parameters":{"UserIdHeader":{"name":"X-User-ID","in":"header","required":false,"description":"`AUTH_MODE=none` only: the caller's user id (absent → `anonymous`). A value outside the allowed\nform → `401`. Ignored in `jwt` mode.\n","schema":{"$ref":"#/components/schemas/UserId"}},"UserRolesHeader":{"name":"X-User-Roles","in":"header","required":false,"description":"`AUTH_MODE=none` only: the caller's roles, comma-separated (e.g. `admin`). Ignored in `jwt` mode.","style":"simple","explode":false,"schema":{"type":"array","items":{"type":"string"}},"example":["admin"]},"RequestId":{"name":"X-Request-ID","in":"header","required":false,"description":"Kept and echoed when it is 1–128 chars of `[A-Za-z0-9._-]`; any other value is replaced by a new\nid (never rejected).\n","schema":{"type":"string"}},"IdempotencyKey":{"name":"Idempotency-Key","in":"header","required":false,"description":"1–255 chars; empty or longer → `400`. Scoped to caller + method + route, kept 24 h. A repeat with\nthe same key and body returns the first response (same status and body, `Idempotent-Replayed: true`)\nand writes nothing; the same key with a different body → `409`; a repeat while the first is still\nin flight → `409` with `Retry-After` (exactly one is created).\n","schema":{"type":"string","minLength":1,"maxLength":255}},"SessionIdPath":{"name":"id","in":"path","required":true,"description":"Session id. A malformed UUID, an unknown id or another user's session → `404`.","schema":{"type":"string","format":"uuid"}},"MessageIdPath":{"name":"id","in":"path","required":true,"description":"Message id. A malformed UUID, an unknown id or another user's message → `404`.","schema":{"type":"string","format":"uuid"}},"ResearchIdPath":{"name":"id","in":"path","required":true,"description":"Research request id. A malformed UUID, an unknown id or another user's request → `404`.","schema":{"type":"string","format":"uuid"}},"ContextSessionIdPath":{"name":"session_id","in":"path","required":true,"description":"Session id. A malformed UUID, an unknown id or another user's session → `404`.","schema":{"type":"string","format":"uuid"}},"Cursor":{"name":"cursor","in":"query","required":false,"description":"Opaque cursor from a previous page's `next_cursor`. A cursor the server did not issue → `400`.","schema":{"type":"string"}},"SessionsLimit":{"name":"limit","in":"query","required":false,"description":"Page size. `0` or above the maximum → `422`.","schema":{"type":"integer","minimum":1,"maximum":100,"default":20}},"MessagesLimit":{"name":"limit","in":"query","required":false,"description":"Page size. `0` or above the maximum → `422`.","schema":{"type":"integer","minimum":1,"maximum":200,"default":50}},"ListLimit":{"name":"limit","in":"query","required":false,"description":"Page size. `0` or above the maximum → `422`.","schema":{"type":"integer","minimum":1,"maximum":200,"default":50}}},"headers":{"X-Request-ID":{"description":"The request id (the client's if it sent a sane one, else a new one); logs carry the same id.","required":true,"schema":{"type":"string","pattern":"^[A-Za-z0-9._-]{1,128}$"}},"Location":{"description":"Path of the created resource, e.g. `/db/sessions/{id}`.","required":true,"schema":{"type":"string","format":"uri-reference"}},"Retry-After":{"description":"Seconds to wait before retrying.","required":true,"schema":{"type":"integer","minimum":0}},"Retry-After-Optional":{"description":"Seconds to wait before retrying; sent when the conflict is an idempotent request still in flight.","schema":{"type":"integer","minimum":0}},"Idempotent-Replayed":{"description":"`true` when this response is the replay of an earlier request with the same `Idempotency-Key` (nothing was written).","schema":{"type":"boolean"}}},"responses":{"BadRequest":{"description":"Malformed JSON, a body that is not a JSON object, not sent as `application/json`, or a bad `Idempotency-Key`.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}}},"BadCursor":{"description":"A cursor the server did not issue.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}}},"Unauthorized":{"description":"No or bad credentials (`jwt` mode), or a malformed `X-User-ID` (`none` mode).","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}}},"Forbidden":{"description":"The caller's role does not allow this.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}}},"NotFound":{"description":"Unknown id, a malformed UUID in the path, or a resource the caller may not see (existence is not leaked).","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}}},"IdempotencyConflict":{"description":"The `Idempotency-Key` was used with a different body, or the first request with it is still in flight (then with `Retry-After`).","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Retry-After":{"$ref":"#/components/headers/Retry-After-Optional"}},"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}}},"ResearchTransitionConflict":{"description":"The status change is not allowed from the current status (terminal states never change); `current_status` names it.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/problem+json":{"schema":{"allOf":[{"$ref":"#/components/schemas/Problem"},{"required":["current_status"]}]}}}},"PayloadTooLarge":{"description":"The body is over the limit (1 MiB; batch endpoints 8 MiB). The server may close the connection after answering.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}}},"UnprocessableEntity":{"description":"A field (body or query) out of range, missing or of the wrong type; `errors` names every bad field.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}}},"TooManyRequests":{"description":"Rate limited.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Retry-After":{"$ref":"#/components/headers/Retry-After"}},"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}}},"ServiceUnavailable":{"description":"The database is unreachable or the wait for a pooled connection timed out.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Retry-After":{"$ref":"#/components/headers/Retry-After"}},"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}}}},"schemas":{"UserId":{"type":"string","description":"Opaque user id, 1–128 characters from `[A-Za-z0-9._@:-]`.","pattern":"^[A-Za-z0-9._@:-]{1,128}$","examples":["alice@example.org"]},"EventType":{"type":"string","description":"1–64 characters from `[a-z0-9_.:-]`.","pattern":"^[a-z0-9_.:-]{1,64}$","examples":["search.completed"]},"WorkflowType":{"type":"string","description":"Free text, 1–64 characters from `[a-z0-9_.:-]`.","pattern":"^[a-z0-9_.:-]{1,64}$","examples":["deep_research"]},"JsonObject":{"type":"object","description":"A JSON object of at most 64 KiB; integers within int64 and finite doubles round-trip exactly (anything else → `422`).","additionalProperties":true},"SessionStatus":{"type":"string","enum":["active","archived"]},"MessageRole":{"type":"string","enum":["user","assistant","system","tool"]},"ResearchStatus":{"type":"string","description":"`pending → running → completed | failed`; `pending | running → cancelled`. `completed`, `failed` and `cancelled` are terminal.","enum":["pending","running","completed","failed","cancelled"]},"NextCursor":{"type":["string","null"],"description":"Opaque cursor for the next page; `null` on the last page."},"Percentiles":{"type":"object","description":"`percentile_cont` of `duration_ms`; `null` when no event in the group carries a duration.","required":["p50","p95","p99"],"properties":{"p50":{"type":["number","null"]},"p95":{"type":["number","null"]},"p99":{"type":["number","null"]}}},"Problem":{"type":"object","description":"RFC 9457 problem details.","required":["type","title","status","detail","request_id"],"properties":{"type":{"type":"string","format":"uri-reference","description":"Problem type URI (`about:blank` when nothing more specific applies)."},"title":{"type":"string","description":"Short, human-readable summary of the problem type."},"status":{"type":"integer","description":"The HTTP status code."},"detail":{"type":"string","description":"Human-readable explanation of this occurrence (never a stack trace, SQL text or secret)."},"request_id":{"type":"string","description":"Same as the `X-Request-ID` response header."},"errors":{"type":"array","description":"Every bad field (on `422`).","items":{"type":"object","required":["field","message"],"properties":{"field":{"type":"string","description":"Path with indices, e.g. `messages[2].role`, `events[17].event_type`."},"message":{"type":"string"}}}},"current_status":{"$ref":"#/components/schemas/ResearchStatus","description":"On a `409` for a refused research transition, the request's current status."}},"examples":[{"type":"about:blank","title":"Unprocessable Content","status":422,"detail":"The request body has invalid fields.","request_id":"0193a6f2-1b7c-7c3e-9f1a-2d4b5c6d7e8f","errors":[{"field":"title","message":"must be 1 to 200 characters"}]}]},"Liveness":{"type":"object","required":["status"],"properties":{"status":{"type":"string","const":"ok"}}},"Readiness":{"type":"object","required":["status"],"properties":{"status":{"type":"string","enum":["ready","not_ready"]},"reasons":{"type":"array","description":"Why the server is not ready (present when `not_ready`).","items":{"type":"string"}}}},"Health":{"type":"object","required":["status","database","pool","version","uptime_s"],"properties":{"status":{"type":"string","description":"`ok` with `200`; not `ok` (`unavailable`) with `503`.","enum":["ok","unavailable"]},"database":{"type":"object","required":["reachable","latency_ms","schema_version"],"properties":{"reachable":{"type":"boolean"},"latency_ms":{"type":["number","null"],"description":"Round-trip time of the check; `null` when unreachable."},"schema_version":{"type":["integer","null"],"description":"Highest applied schema version; `null` when unreachable."}}},"pool":{"type":"object","required":["max","open","in_use","idle","waiting"],"properties":{"max":{"type":"integer"},"open":{"type":"integer"},"in_use":{"type":"integer"},"idle":{"type":"integer"},"waiting":{"type":"integer"}}},"version":{"type":"string","description":"The server's build version."},"uptime_s":{"type":"integer","description":"Seconds since the process started."}}},"SessionCreate":{"type":"object","required":["title"],"properties":{"user_id":{"$ref":"#/components/schemas/UserId","description":"Owner; defaults to the caller. A non-admin naming another user → `403`."},"title":{"type":"string","minLength":1,"maxLength":200},"metadata":{"$ref":"#/components/schemas/JsonObject","description":"Defaults to `{}`."}}},"SessionUpdate":{"type":"object","description":"Only the fields sent change.","properties":{"title":{"type":"string","minLength":1,"maxLength":200},"status":{"$ref":"#/components/schemas/SessionStatus"},"metadata":{"$ref":"#/components/schemas/JsonObject","description":"Replaces the whole `metadata` object."}}},"Session":{"type":"object","required":["id","user_id","title","status","metadata","message_count","total_tokens","created_at","updated_at","last_message_at"],"properties":{"id":{"type":"string","format":"uuid"},"user_id":{"$ref":"#/components/schemas/UserId"},"title":{"type":"string","maxLength":200},"status":{"$ref":"#/components/schemas/SessionStatus"},"metadata":{"$ref":"#/components/schemas/JsonObject"},"message_count":{"type":"integer","minimum":0,"description":"Number of messages; equals the `seq` of the latest one."},"total_tokens":{"type":"integer","format":"int64","minimum":0,"description":"Sum of the messages' `token_count`."},"created_at":{"type":"string","format":"date-time"},"updated_at":{"type":"string","format":"date-time"},"last_message_at":{"type":["string","null"],"format":"date-time","description":"`null` until the first message is stored."}}},"SessionList":{"type":"object","required":["items","next_cursor"],"properties":{"items":{"type":"array","items":{"$ref":"#/components/schemas/Session"}},"next_cursor":{"$ref":"#/components/schemas/NextCursor"}}},"MessageFields":{"type":"object","description":"One message as sent by a client (without its session).","required":["role","content"],"properties":{"role":{"$ref":"#/components/schemas/MessageRole"},"content":{"type":"string","maxLength":262144,"description":"At most 262144 UTF-8 bytes (256 KiB; `maxLength` here only bounds characters)."},"token_count":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Omitted → estimated by the store (UTF-8 bytes / 4, rounded up)."},"model":{"type":"string","minLength":1,"maxLength":128,"description":"The model that produced the message, if any."},"metadata":{"$ref":"#/components/schemas/JsonObject","description":"Defaults to `{}`."}}},"MessageCreate":{"description":"A message to store into `session_id`.","allOf":[{"type":"object","required":["session_id"],"properties":{"session_id":{"type":"string","format":"uuid","description":"Target session; must be `active` (archived → `409`)."}}},{"$ref":"#/components/schemas/MessageFields"}]},"MessageBatch":{"type":"object","required":["session_id","messages"],"properties":{"session_id":{"type":"string","format":"uuid","description":"Target session; must be `active` (archived → `409`)."},"messages":{"type":"array","description":"Stored in this order with consecutive `seq`, all or nothing.","minItems":1,"maxItems":1000,"items":{"$ref":"#/components/schemas/MessageFields"}}}},"MessageBatchResult":{"type":"object","required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"#/components/schemas/Message"}}}},"Message":{"type":"object","required":["id","session_id","seq","role","content","token_count","token_count_estimated","model","metadata","created_at"],"properties":{"id":{"type":"string","format":"uuid"},"session_id":{"type":"string","format":"uuid"},"seq":{"type":"integer","minimum":1,"description":"1, 2, 3 … within the session, assigned by the store; gapless, never shared."},"role":{"$ref":"#/components/schemas/MessageRole"},"content":{"type":"string"},"token_count":{"type":"integer","minimum":0},"token_count_estimated":{"type":"boolean","description":"`true` when `token_count` is the store's estimate (UTF-8 bytes / 4, rounded up), `false` when the client sent it."},"model":{"type":["string","null"]},"metadata":{"$ref":"#/components/schemas/JsonObject"},"created_at":{"type":"string","format":"date-time"}}},"MessageList":{"type":"object","required":["items","next_cursor"],"properties":{"items":{"type":"array","items":{"$ref":"#/components/schemas/Message"}},"next_cursor":{"$ref":"#/components/schemas/NextCursor"}}},"Context":{"type":"object","required":["session","messages","token_count","truncated","omitted_messages","research"],"properties":{"session":{"$ref":"#/components/schemas/Session"},"messages":{"type":"array","description":"Chronological (ascending `seq`); the latest `system` message, when kept and older than the rest, comes first.","items":{"$ref":"#/components/schemas/Message"}},"token_count":{"type":"integer","minimum":0,"description":"Sum of the returned messages' `token_count`; never more than `max_tokens`."},"truncated":{"type":"boolean","description":"`true` when messages of the session were left out to fit the budgets (including a `system` message that alone exceeds `max_tokens`)."},"omitted_messages":{"type":"integer","minimum":0,"description":"Number of the session's messages not returned."},"research":{"type":"array","description":"The session's last five completed research requests, newest `finished_at` first.","maxItems":5,"items":{"$ref":"#/components/schemas/ContextResearch"}}}},"ContextResearch":{"type":"object","required":["id","question","workflow_type","result","finished_at"],"properties":{"id":{"type":"string","format":"uuid"},"question":{"type":"string"},"workflow_type":{"$ref":"#/components/schemas/WorkflowType"},"result":{"$ref":"#/components/schemas/JsonObject"},"finished_at":{"type":"string","format":"date-time"}}},"ResearchCreate":{"type":"object","required":["session_id","question","workflow_type"],"properties":{"session_id":{"type":"string","format":"uuid"},"question":{"type":"string","minLength":1,"maxLength":10000},"workflow_type":{"$ref":"#/components/schemas/WorkflowType"},"parameters":{"$ref":"#/components/schemas/JsonObject","description":"Defaults to `{}`."}}},"ResearchUpdate":{"type":"object","description":"A status transition. `pending → running → completed | failed`; `pending | running → cancelled`;\nanything else (including any change of a terminal state) → `409` with `current_status`.\n`completed` requires `result`; `failed` requires `error`.\n","required":["status"],"properties":{"status":{"$ref":"#/components/schemas/ResearchStatus"},"result":{"$ref":"#/components/schemas/JsonObject","description":"The workflow's result (at most 64 KiB); required with `completed`."},"error":{"type":"string","minLength":1,"maxLength":4000,"description":"What went wrong; required with `failed`."},"sources":{"type":"array","maxItems":500,"items":{"type":"string"}}},"allOf":[{"if":{"properties":{"status":{"const":"completed"}},"required":["status"]},"then":{"required":["result"]}},{"if":{"properties":{"status":{"const":"failed"}},"required":["status"]},"then":{"required":["error"]}}]},"ResearchHistoryEntry":{"type":"object","required":["status","at"],"properties":{"status":{"$ref":"#/components/schemas/ResearchStatus"},"at":{"type":"string","format":"date-time"}}},"ResearchRequest":{"type":"object","required":["id","session_id","question","workflow_type","parameters","status","result","error","sources","created_at","started_at","finished_at","duration_ms","history"],"properties":{"id":{"type":"string","format":"uuid"},"session_id":{"type":"string","format":"uuid"},"question":{"type":"string"},"workflow_type":{"$ref":"#/components/schemas/WorkflowType"},"parameters":{"$ref":"#/components/schemas/JsonObject"},"status":{"$ref":"#/components/schemas/ResearchStatus"},"result":{"type":["object","null"],"description":"Set when `completed`."},"error":{"type":["string","null"],"maxLength":4000,"description":"Set when `failed`."},"sources":{"type":"array","maxItems":500,"description":"`[]` until a `PATCH` sends sources.","items":{"type":"string"}},"created_at":{"type":"string","format":"date-time"},"started_at":{"type":["string","null"],"format":"date-time","description":"Set by the store on entering `running`."},"finished_at":{"type":["string","null"],"format":"date-time","description":"Set by the store on entering a terminal state."},"duration_ms":{"type":["integer","null"],"minimum":0,"description":"`finished_at − started_at`; `null` if it never ran (or has not finished)."},"history":{"type":"array","description":"Audit trail of every transition, starting with the creation (`pending`).","minItems":1,"items":{"$ref":"#/components/schemas/ResearchHistoryEntry"}}}},"ResearchList":{"type":"object","required":["items","next_cursor"],"properties":{"items":{"type":"array","items":{"$ref":"#/components/schemas/ResearchRequest"}},"next_cursor":{"$ref":"#/components/schemas/NextCursor"}}},"AnalyticsEvent":{"type":"object","description":"One analytics event as sent by a client.","required":["event_type"],"properties":{"event_type":{"$ref":"#/components/schemas/EventType"},"session_id":{"type":"string","format":"uuid","description":"The session the event belongs to; unknown or not the caller's → `404`."},"properties":{"$ref":"#/components/schemas/JsonObject","description":"Defaults to `{}`."},"duration_ms":{"type":"number","minimum":0,"description":"A finite, non-negative duration."},"occurred_at":{"type":"string","format":"date-time","description":"Defaults to now."}}},"AnalyticsBatch":{"type":"object","required":["events"],"properties":{"events":{"type":"array","description":"Stored all or nothing; bad events are named by index (`events[17].event_type`).","minItems":1,"maxItems":10000,"items":{"$ref":"#/components/schemas/AnalyticsEvent"}}}},"Accepted":{"type":"object","required":["accepted"],"properties":{"accepted":{"type":"integer","minimum":1,"description":"Number of events stored (`1` for `POST /db/analytics/log`)."}}},"AnalyticsSummary":{"type":"object","required":["from","to","bucket","event_types","buckets"],"properties":{"from":{"type":"string","format":"date-time"},"to":{"type":"string","format":"date-time"},"bucket":{"type":"string","enum":["hour","day"]},"event_types":{"type":"array","description":"Per event type over the whole window.","items":{"type":"object","required":["event_type","count","duration_ms"],"properties":{"event_type":{"$ref":"#/components/schemas/EventType"},"count":{"type":"integer","minimum":0},"duration_ms":{"$ref":"#/components/schemas/Percentiles"}}}},"buckets":{"type":"array","description":"Counts per time bucket (UTC hour or UTC day; `start` is its first instant) and event type.","items":{"type":"object","required":["start","event_type","count"],"properties":{"start":{"type":"string","format":"date-time"},"event_type":{"$ref":"#/components/schemas/EventType"},"count":{"type":"integer","minimum":0}}}}}},"SessionAnalytics":{"type":"object","required":["session_id","messages","total_tokens","research","llm_usage","events"],"properties":{"session_id":{"type":"string","format":"uuid"},"messages":{"type":"object","description":"Message counts by role.","required":["user","assistant","system","tool"],"properties":{"user":{"type":"integer","minimum":0},"assistant":{"type":"integer","minimum":0},"system":{"type":"integer","minimum":0},"tool":{"type":"integer","minimum":0}}},"total_tokens":{"type":"integer","format":"int64","minimum":0},"research":{"type":"object","description":"Research request counts by status, and the mean `duration_ms` of those that ran to an end.","required":["pending","running","completed","failed","cancelled","mean_duration_ms"],"properties":{"pending":{"type":"integer","minimum":0},"running":{"type":"integer","minimum":0},"completed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"cancelled":{"type":"integer","minimum":0},"mean_duration_ms":{"type":["number","null"],"description":"`null` when no request has a `duration_ms`."}}},"llm_usage":{"type":"object","description":"LLM calls recorded against the session.","required":["calls","prompt_tokens","completion_tokens","cost_usd"],"properties":{"calls":{"type":"integer","minimum":0},"prompt_tokens":{"type":"integer","format":"int64","minimum":0},"completion_tokens":{"type":"integer","format":"int64","minimum":0},"cost_usd":{"type":["number","null"],"minimum":0,"description":"Sum of the reported costs; `null` when no call reported a cost."}}},"events":{"type":"integer","minimum":0,"description":"Number of analytics events of the session."}}}}}}
+{"openapi":"3.1.0","info":{"title":"ResearchStore HTTP API","version":"1.0.0","summary":"The database layer of the TIC Research API (sessions, messages, LLM context, research requests, analytics, LLM usage, feedback, domain sets, result cache, users).","description":"Machine-readable form of `API.md` (contract v1). Served at `GET /openapi.json` and `GET /openapi.yaml`.\n\n**Conventions**\n- JSON in and out, `snake_case` keys, UTF-8. Timestamps are RFC 3339 in UTC with millisecond\n  precision (`2026-11-23T10:47:34.123Z`). Ids are UUID strings (time-ordered UUIDv7).\n  `user_id` is an opaque string of 1–128 characters from `[A-Za-z0-9._@:-]`.\n- Create → `201` with the created resource and a `Location` header. Read/update → `200`.\n  Delete → `204`. Bulk ingest → `202` with `{\"accepted\": N}`.\n- Errors are `application/problem+json` (RFC 9457, schema `Problem`): malformed JSON, a body that is\n  not a JSON object or not sent as `application/json`, or a cursor the server did not issue → `400`;\n  a field out of range, missing or of the wrong type → `422` naming every bad field in `errors`;\n  unknown id (or an id the caller may not see) → `404`; invalid state change or duplicate → `409`;\n  body over the limit → `413`; no or bad credentials → `401`; wrong role → `403`; rate limited →\n  `429` with `Retry-After`; database unreachable or pool wait timed out → `503` with `Retry-After`.\n  Never a `500` for bad input; never a stack trace, SQL text or secret in a response.\n- Every response carries `X-Request-ID`: the client's, if it sent 1–128 chars of `[A-Za-z0-9._-]`,\n  else a new one. Logs carry the same id.\n- Lists are cursor-paginated: `?limit=&cursor=` → `{\"items\": [...], \"next_cursor\": \"…\" | null}`.\n  Cursors are opaque. Defaults/maxima: sessions 20/100, messages 50/200, other lists 50/200.\n  `limit=0` or above the maximum → `422`.\n- `Idempotency-Key` (1–255 chars) on every POST that creates or ingests: a repeat with the same key by\n  the same caller (scope: caller + method + route) within 24 h returns the first response (same status\n  and body, header `Idempotent-Replayed: true`) and writes nothing; the same key with a different body\n  → `409`; a duplicate while the first is still in flight → `409` with `Retry-After` (exactly one is\n  created); an empty key or one over 255 chars → `400`.\n\n**Limits and validation** (limits are configurable)\n- Request body 1 MiB (batch endpoints 8 MiB, `PUT /db/cache/{key}` 2 MiB) → `413` when over (the server may close the connection\n  after answering). Message `content` 256 KiB (262144 UTF-8 bytes); `title` 200 characters;\n  `metadata`/`properties`/`parameters`/`result` are JSON objects of at most 64 KiB.\n- Lengths of names and titles count Unicode scalars (as JSON Schema `maxLength` does); `content`\n  counts UTF-8 bytes. JSON deeper than 32 levels (nested objects and arrays, the root object being\n  level 1) → `422`. A `\\u0000` in any string → `422`. Integers within int64 and any finite double\n  round-trip exactly through `metadata`; a number that cannot → `422`, never silently changed.\n- Unknown fields are ignored (every object schema leaves `additionalProperties` open).\n  `errors[].field` is a path with indices, e.g. `messages[2].role`, `events[17].event_type`.\n  Empty batch or too many items → `422`.\n- A malformed UUID in a path → `404`; in a body → `422`. An unknown id in a body (e.g. `session_id`)\n  → `404`. Validation comes before authorisation.\n- Omitted `metadata` is `{}`; `PATCH` replaces the whole `metadata` object.\n\n**Identity**\n- `AUTH_MODE=jwt`: `Authorization: Bearer <JWT>` (scheme `bearerAuth`); HS256 with `JWT_SECRET` or\n  RS256/ES256 with a public key file. `sub` (required) is the user id; `roles` (array) may hold\n  `admin`. `exp` is required (30 s leeway); `iss`/`aud` are checked when `JWT_ISSUER`/`JWT_AUDIENCE`\n  are set; `alg: none`, a bad signature or an expired token → `401`. `/livez`, `/readyz`,\n  `/db/health`, `/metrics`, `/openapi.json` and `/openapi.yaml` need no token (`security: []`).\n- `AUTH_MODE=none` (local development only; the server refuses non-loopback addresses unless forced):\n  no token; the caller is the `X-User-ID` header (or `anonymous`), roles come from the comma-separated\n  `X-User-Roles` header. An `X-User-ID` outside the allowed form → `401`.\n- A non-admin caller sees only their own sessions and everything under them; another user's resource\n  is `404`, not `403` (existence is not leaked). Admins see everything.\n","license":{"name":"Proprietary","identifier":"LicenseRef-Proprietary"}},"servers":[{"url":"http://127.0.0.1:8080","description":"Local default (`HOST=127.0.0.1`, `PORT=8080`)"}],"security":[{"bearerAuth":[]}],"tags":[{"name":"Operations","description":"Liveness, readiness, health, metrics and this document. No credentials needed."},{"name":"Sessions","description":"A session is one conversation of one user."},{"name":"Messages","description":"The messages of a session, numbered by a gapless per-session `seq`."},{"name":"Context","description":"What an LLM needs to continue a session, within a token budget."},{"name":"Research","description":"A research request tracks one run of a research workflow over its whole life."},{"name":"Analytics","description":"Client analytics events and their aggregates."},{"name":"LLM usage","description":"A ledger of LLM calls (tokens, latency, cost), linked to a session or research request when given."},{"name":"Feedback","description":"A user's 1–5 rating of their own message, research request or session; one per target."},{"name":"Admin","description":"Statistics over a time window and the audit trail, for admins only."},{"name":"Domain sets","description":"Named sets of domains a research workflow may search; shared by the deployment, any caller reads them, admins write them."},{"name":"Cache","description":"A result cache of JSON objects with a TTL, under keys shared by the whole deployment."},{"name":"Users","description":"A user's record, the export of all their data, and its erasure."}],"paths":{"/livez":{"get":{"operationId":"getLiveness","summary":"Liveness probe; 200 while the process runs.","tags":["Operations"],"security":[],"parameters":[{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"The process is running.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Liveness"}}}}}}},"/readyz":{"get":{"operationId":"getReadiness","summary":"Readiness probe; 200 when the database answers at the expected schema version and the server is not shutting down.","tags":["Operations"],"security":[],"parameters":[{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"Ready to receive traffic (`{\"status\": \"ready\"}`).","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Readiness"}}}},"503":{"description":"Not ready (`{\"status\": \"not_ready\", \"reasons\": [...]}`).","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Retry-After":{"$ref":"#/components/headers/Retry-After"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Readiness"}}}}}}},"/db/health":{"get":{"operationId":"getHealth","summary":"Database and pool health (seed route).","tags":["Operations"],"security":[],"parameters":[{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"The database is reachable.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Health"}}}},"503":{"description":"The database is unreachable; same shape as the `200` body.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Retry-After":{"$ref":"#/components/headers/Retry-After"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Health"}}}}}}},"/metrics":{"get":{"operationId":"getMetrics","summary":"Prometheus metrics in the text exposition format.","description":"HTTP requests and latency by route template and status, pool gauges and wait time, query latency,\ndatabase errors by SQLSTATE class, rows ingested. Metric names:\n`http_requests_total{method,route,status}`, `http_request_duration_seconds{method,route}` (histogram),\n`db_pool_connections{state}` (state: open, in_use, idle, waiting, max), `db_pool_wait_seconds` (histogram),\n`db_query_duration_seconds` (histogram), `db_errors_total{sqlstate_class}`, `rows_ingested_total{table}`.\n","tags":["Operations"],"security":[],"parameters":[{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"Prometheus text exposition format (version 0.0.4).","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"text/plain":{"schema":{"type":"string"}}}}}}},"/openapi.json":{"get":{"operationId":"getOpenApiJson","summary":"This OpenAPI document as JSON.","tags":["Operations"],"security":[],"parameters":[{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"The OpenAPI 3.1 document.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"type":"object"}}}}}}},"/openapi.yaml":{"get":{"operationId":"getOpenApiYaml","summary":"This OpenAPI document as YAML.","tags":["Operations"],"security":[],"parameters":[{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"The OpenAPI 3.1 document.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/yaml":{"schema":{"type":"string"}}}}}}},"/docs":{"get":{"operationId":"getDocs","summary":"A readable page of this document, rendered in the browser with no assets from elsewhere.","tags":["Operations"],"security":[],"parameters":[{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"An HTML page that renders /openapi.json.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"text/html":{"schema":{"type":"string"}}}}}}},"/db/sessions/create":{"post":{"operationId":"createSession","summary":"Create a session (seed route).","description":"`user_id` defaults to the caller; a non-admin naming another user → `403`.\nA new session is `active` with `message_count` 0.\n","tags":["Sessions"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/SessionCreate"}}}},"responses":{"201":{"description":"The created session.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Location":{"$ref":"#/components/headers/Location"},"Idempotent-Replayed":{"$ref":"#/components/headers/Idempotent-Replayed"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Session"}}}},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden","description":"A non-admin named another user in `user_id`."},"409":{"$ref":"#/components/responses/IdempotencyConflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableEntity"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/sessions":{"get":{"operationId":"listSessions","summary":"List sessions, most recently active first.","description":"The caller's sessions; admins without `user_id` see every user's sessions. Ordered by\n`updated_at` descending, ties by `id` descending. A non-admin asking for another `user_id`\n→ `403`; a malformed `user_id` → `422` (validation comes before authorisation).\n","tags":["Sessions"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"name":"user_id","in":"query","description":"Only this user's sessions (admins any user; non-admins only themselves).","schema":{"$ref":"#/components/schemas/UserId"}},{"name":"status","in":"query","description":"Only sessions in this status.","schema":{"$ref":"#/components/schemas/SessionStatus"}},{"$ref":"#/components/parameters/SessionsLimit"},{"$ref":"#/components/parameters/Cursor"}],"responses":{"200":{"description":"A page of sessions.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/SessionList"}}}},"400":{"$ref":"#/components/responses/BadCursor"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden","description":"A non-admin asked for another user's sessions."},"422":{"$ref":"#/components/responses/UnprocessableEntity"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/sessions/{id}":{"get":{"operationId":"getSession","summary":"Get a session.","tags":["Sessions"],"parameters":[{"$ref":"#/components/parameters/SessionIdPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"The session.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Session"}}}},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}},"patch":{"operationId":"updateSession","summary":"Update a session's title, status or metadata.","description":"Only the fields sent change. `metadata`, when sent, replaces the whole object.\n`status` moves between `active` and `archived`; messages cannot be stored into an\n`archived` session.\n","tags":["Sessions"],"parameters":[{"$ref":"#/components/parameters/SessionIdPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"}],"requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/SessionUpdate"}}}},"responses":{"200":{"description":"The updated session.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Session"}}}},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableEntity"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}},"delete":{"operationId":"deleteSession","summary":"Delete a session with its messages, research requests and per-session analytics.","tags":["Sessions"],"parameters":[{"$ref":"#/components/parameters/SessionIdPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"}],"responses":{"204":{"description":"Deleted, together with everything under the session.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}}},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/messages/store":{"post":{"operationId":"storeMessage","summary":"Store one message in a session (seed route).","description":"`seq` is 1, 2, 3 … within a session, assigned by the store: concurrent stores to one session\nnever share or skip a number. Storing a message updates the session's `message_count`,\n`total_tokens`, `updated_at` and `last_message_at`. `token_count` is what the client sent, else\nan estimate (UTF-8 bytes / 4, rounded up) and then `token_count_estimated` is `true`.\nUnknown (or invisible) `session_id` → `404`; an `archived` session → `409`.\n","tags":["Messages"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/MessageCreate"}}}},"responses":{"201":{"description":"The stored message.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Location":{"$ref":"#/components/headers/Location"},"Idempotent-Replayed":{"$ref":"#/components/headers/Idempotent-Replayed"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Message"}}}},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound","description":"Unknown `session_id` (or a session the caller may not see)."},"409":{"$ref":"#/components/responses/IdempotencyConflict","description":"The session is `archived`, or an `Idempotency-Key` conflict (different body, or the first request still in flight, then with `Retry-After`)."},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableEntity"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/messages/batch":{"post":{"operationId":"storeMessageBatch","summary":"Store up to 1000 messages in one session, in the given order, all or nothing.","description":"The messages get consecutive `seq` numbers in the order given; either all are stored or none.\nA bad message is named by index in `errors` (e.g. `messages[2].role`). Body limit 8 MiB.\nUnknown (or invisible) `session_id` → `404`; an `archived` session → `409`.\n","tags":["Messages"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/MessageBatch"}}}},"responses":{"201":{"description":"The stored messages, in `seq` order.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Location":{"$ref":"#/components/headers/Location","description":"The session's message list, `/db/sessions/{session_id}/messages`."},"Idempotent-Replayed":{"$ref":"#/components/headers/Idempotent-Replayed"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/MessageBatchResult"}}}},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound","description":"Unknown `session_id` (or a session the caller may not see)."},"409":{"$ref":"#/components/responses/IdempotencyConflict","description":"The session is `archived`, or an `Idempotency-Key` conflict (different body, or the first request still in flight, then with `Retry-After`)."},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableEntity","description":"A bad field (named by index, e.g. `messages[2].role`), or an empty batch or more than 1000 messages."},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/sessions/{id}/messages":{"get":{"operationId":"listSessionMessages","summary":"A page of a session's messages by seq.","tags":["Messages"],"parameters":[{"$ref":"#/components/parameters/SessionIdPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"$ref":"#/components/parameters/MessagesLimit"},{"$ref":"#/components/parameters/Cursor"},{"name":"order","in":"query","description":"Order by `seq`, ascending (oldest first) or descending.","schema":{"type":"string","enum":["asc","desc"],"default":"asc"}}],"responses":{"200":{"description":"A page of messages.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/MessageList"}}}},"400":{"$ref":"#/components/responses/BadCursor"},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound"},"422":{"$ref":"#/components/responses/UnprocessableEntity"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/messages/{id}":{"get":{"operationId":"getMessage","summary":"Get a message.","tags":["Messages"],"parameters":[{"$ref":"#/components/parameters/MessageIdPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"The message.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Message"}}}},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/context/{session_id}":{"get":{"operationId":"getContext","summary":"What an LLM needs to continue this session, within a token and message budget (seed route).","description":"Budget rules:\n- The kept messages are the longest run of most recent messages that fits both `max_tokens` and\n  `max_messages`, stopping at the first (going back in time) that does not fit. Never more tokens\n  than asked for, never a message cut in half.\n- The latest `system` message, if any, is always kept first and counts against both budgets;\n  when it is older than that run it is placed first. If it alone exceeds `max_tokens` it is left\n  out and `truncated` is `true`.\n- `messages` is chronological (ascending `seq`); `token_count` is the sum of their `token_count`.\n- `research` holds the session's last five completed research requests, newest `finished_at` first.\n","tags":["Context"],"parameters":[{"$ref":"#/components/parameters/ContextSessionIdPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"name":"max_tokens","in":"query","description":"Token budget for the returned messages. `0` → `422`.","schema":{"type":"integer","minimum":1,"default":4000}},{"name":"max_messages","in":"query","description":"Most messages to return. `0` → `422`.","schema":{"type":"integer","minimum":1,"default":50}}],"responses":{"200":{"description":"The context.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Context"}}}},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound"},"422":{"$ref":"#/components/responses/UnprocessableEntity"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/research/create":{"post":{"operationId":"createResearch","summary":"Create a research request in a session; it starts as pending.","description":"The new request has `status: \"pending\"` and a `history` holding that creation.\nUnknown (or invisible) `session_id` → `404`.\n","tags":["Research"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ResearchCreate"}}}},"responses":{"201":{"description":"The created research request (`status: \"pending\"`).","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Location":{"$ref":"#/components/headers/Location"},"Idempotent-Replayed":{"$ref":"#/components/headers/Idempotent-Replayed"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ResearchRequest"}}}},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound","description":"Unknown `session_id` (or a session the caller may not see)."},"409":{"$ref":"#/components/responses/IdempotencyConflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableEntity"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/research":{"get":{"operationId":"listResearch","summary":"List research requests, newest first.","description":"The caller's research requests (admins: everyone's), ordered by `created_at` descending, ties by\n`id` descending. A `session_id` the caller may not see → `404`.\n","tags":["Research"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"name":"session_id","in":"query","description":"Only this session's requests. Unknown or not the caller's → `404`.","schema":{"type":"string","format":"uuid"}},{"name":"status","in":"query","description":"Only requests in this status.","schema":{"$ref":"#/components/schemas/ResearchStatus"}},{"name":"workflow_type","in":"query","description":"Only requests of this workflow type.","schema":{"$ref":"#/components/schemas/WorkflowType"}},{"$ref":"#/components/parameters/ListLimit"},{"$ref":"#/components/parameters/Cursor"}],"responses":{"200":{"description":"A page of research requests.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ResearchList"}}}},"400":{"$ref":"#/components/responses/BadCursor"},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound","description":"The `session_id` filter names an unknown session or one the caller may not see."},"422":{"$ref":"#/components/responses/UnprocessableEntity"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/research/{id}":{"get":{"operationId":"getResearch","summary":"Get a research request with its history.","tags":["Research"],"parameters":[{"$ref":"#/components/parameters/ResearchIdPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"The research request.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ResearchRequest"}}}},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}},"patch":{"operationId":"updateResearch","summary":"Move a research request to a new status, with its result, error or sources.","description":"Status machine: `pending → running → completed | failed`; `pending | running → cancelled`.\nAnything else → `409` naming the current status in `current_status`; terminal states\n(`completed`, `failed`, `cancelled`) never change. `completed` requires `result`; `failed`\nrequires `error` (else `422`). `started_at`, `finished_at` and `duration_ms` are set by the\nstore, and every transition is appended to `history`.\n","tags":["Research"],"parameters":[{"$ref":"#/components/parameters/ResearchIdPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"}],"requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ResearchUpdate"}}}},"responses":{"200":{"description":"The updated research request.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/ResearchRequest"}}}},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound"},"409":{"$ref":"#/components/responses/ResearchTransitionConflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableEntity"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/analytics/log":{"post":{"operationId":"logAnalyticsEvent","summary":"Log one analytics event.","description":"`occurred_at` defaults to now. An event with a `session_id` belongs to that session's owner;\nan unknown (or invisible) `session_id` → `404`.\n","tags":["Analytics"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/AnalyticsEvent"}}}},"responses":{"202":{"description":"Accepted (`{\"accepted\": 1}`).","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Idempotent-Replayed":{"$ref":"#/components/headers/Idempotent-Replayed"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Accepted"}}}},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound","description":"Unknown `session_id` (or a session the caller may not see)."},"409":{"$ref":"#/components/responses/IdempotencyConflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableEntity"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/analytics/batch":{"post":{"operationId":"logAnalyticsBatch","summary":"Log up to 10,000 analytics events, all or nothing.","description":"Either every event is stored or none; each bad event is named by index in `errors`\n(e.g. `events[17].event_type`). Body limit 8 MiB.\n","tags":["Analytics"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/AnalyticsBatch"}}}},"responses":{"202":{"description":"Accepted (`{\"accepted\": N}`, N = number of events).","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Idempotent-Replayed":{"$ref":"#/components/headers/Idempotent-Replayed"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Accepted"}}}},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound","description":"An event names an unknown `session_id` (or a session the caller may not see)."},"409":{"$ref":"#/components/responses/IdempotencyConflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableEntity","description":"Bad events (each named by index, e.g. `events[17].event_type`), or an empty batch or more than 10,000 events."},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/analytics/summary":{"get":{"operationId":"getAnalyticsSummary","summary":"Event counts per event type and time bucket, with duration percentiles.","description":"Over the window [`from`, `to`) (default: the last 24 h). Non-admins see only events of their own\nsessions and their own user id. Day buckets are UTC days. Percentiles are PostgreSQL's\n`percentile_cont` over the events that carry a `duration_ms`.\n","tags":["Analytics"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"name":"from","in":"query","description":"Window start, inclusive. Default `to` minus 24 h.","schema":{"type":"string","format":"date-time"}},{"name":"to","in":"query","description":"Window end, exclusive. Default now. Must not be before `from` (else `422`).","schema":{"type":"string","format":"date-time"}},{"name":"event_type","in":"query","description":"Only events of this type.","schema":{"$ref":"#/components/schemas/EventType"}},{"name":"bucket","in":"query","description":"Bucket width (UTC hours or UTC days).","schema":{"type":"string","enum":["hour","day"],"default":"hour"}}],"responses":{"200":{"description":"The summary.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/AnalyticsSummary"}}}},"401":{"$ref":"#/components/responses/Unauthorized"},"422":{"$ref":"#/components/responses/UnprocessableEntity"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/analytics/sessions/{id}":{"get":{"operationId":"getSessionAnalytics","summary":"One session's figures (messages, tokens, research, LLM usage, events).","tags":["Analytics"],"parameters":[{"$ref":"#/components/parameters/SessionIdPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"The session's figures.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/SessionAnalytics"}}}},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/llm-usage":{"post":{"operationId":"recordLlmUsage","summary":"Record one LLM call (tokens, latency, cost).","description":"`total_tokens` is `prompt_tokens + completion_tokens`, computed by the store. `cost_usd` is kept\nexact (PostgreSQL `numeric(14, 6)`): a number from 0 to below 100000000 with at most 6 decimal\nplaces (more → `422`), returned with the digits sent minus trailing zeros (`0.012300` → `0.0123`);\n`null` when not sent.\n\nA row linked to `session_id` and/or `research_id` belongs to that session's (or request's) owner;\nwithout either it belongs to the caller. An unknown `session_id` or `research_id`, or one the\ncaller may not see, → `404` naming the field in `errors` (admins may name anyone's). When both\nare given the research request must belong to that session (else `422` on `research_id`).\n","tags":["LLM usage"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/LLMUsageCreate"}}}},"responses":{"201":{"description":"The recorded call.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Location":{"$ref":"#/components/headers/Location","description":"`/db/llm-usage/{id}`."},"Idempotent-Replayed":{"$ref":"#/components/headers/Idempotent-Replayed"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/LLMUsage"}}}},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound","description":"Unknown `session_id` or `research_id` (or one the caller may not see); `errors` names the field."},"409":{"$ref":"#/components/responses/IdempotencyConflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableEntity","description":"A bad field, or a `research_id` that belongs to another session than `session_id`."},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/llm-usage/{id}":{"get":{"operationId":"getLlmUsage","summary":"Get one recorded LLM call (its owner or an admin).","tags":["LLM usage"],"parameters":[{"$ref":"#/components/parameters/LLMUsageIdPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"The recorded call.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/LLMUsage"}}}},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/feedback":{"post":{"operationId":"rateTarget","summary":"Rate one of the caller's own messages, research requests or sessions (1–5).","description":"One rating per user and target. The first rating → `201` with `Location`; a later rating of the\nsame target by the same user replaces it → `200`, keeping its `id` and `created_at` and setting a\nnew `updated_at` (`rating` and `comment` are replaced; an omitted `comment` becomes `null`).\nThe target must exist and be the caller's own, for admins too: an unknown target or another\nuser's → `404` naming `target_id`.\n","tags":["Feedback"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/FeedbackCreate"}}}},"responses":{"200":{"description":"The caller's earlier rating of this target, replaced (same `id` and `created_at`, new `updated_at`).","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Idempotent-Replayed":{"$ref":"#/components/headers/Idempotent-Replayed"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Feedback"}}}},"201":{"description":"The caller's first rating of this target.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Location":{"$ref":"#/components/headers/Location","description":"`/db/feedback/{id}`."},"Idempotent-Replayed":{"$ref":"#/components/headers/Idempotent-Replayed"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Feedback"}}}},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound","description":"The target does not exist or is not the caller's own (for admins too); `errors` names `target_id`."},"409":{"$ref":"#/components/responses/IdempotencyConflict"},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableEntity"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/feedback/{id}":{"get":{"operationId":"getFeedback","summary":"Get one rating (its author or an admin).","tags":["Feedback"],"parameters":[{"$ref":"#/components/parameters/FeedbackIdPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"The rating.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Feedback"}}}},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/admin/stats/feedback":{"get":{"operationId":"getFeedbackStatistics","summary":"Admin: ratings given in a window — count, mean, distribution, per target type.","description":"Over the ratings first given in [`from`, `to`) (by `created_at`), with their current value (a\nreplaced rating counts once, with its latest `rating`). Every rating 1–5 and every target type is\npresent, with zero counts and `null` means when empty. Every user's ratings count.\nValidation comes before authorisation: a bad window → `422` even for a non-admin.\n","tags":["Admin"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"$ref":"#/components/parameters/WindowFrom"},{"$ref":"#/components/parameters/WindowTo"}],"responses":{"200":{"description":"The feedback statistics.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/FeedbackStatistics"}}}},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden","description":"The caller is not an admin."},"422":{"$ref":"#/components/responses/UnprocessableEntity","description":"`from` or `to` is not an RFC 3339 timestamp, `from` is after `to`, or the window spans more than 366 days."},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/admin/stats/telemetry":{"get":{"operationId":"getTelemetryStatistics","summary":"Admin: analytics events per event type in a window.","description":"Every user's analytics events with `occurred_at` in [`from`, `to`). `by_event_type` is ordered by\n`count` descending, then `event_type` ascending. Validation comes before authorisation.\n","tags":["Admin"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"$ref":"#/components/parameters/WindowFrom"},{"$ref":"#/components/parameters/WindowTo"}],"responses":{"200":{"description":"The telemetry statistics.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/TelemetryStatistics"}}}},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden","description":"The caller is not an admin."},"422":{"$ref":"#/components/responses/UnprocessableEntity","description":"`from` or `to` is not an RFC 3339 timestamp, `from` is after `to`, or the window spans more than 366 days."},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/admin/stats/llm":{"get":{"operationId":"getLlmStatistics","summary":"Admin: LLM calls in a window — tokens, cost and latency percentiles, in total and per provider and model.","description":"Every user's LLM usage records with `created_at` in [`from`, `to`). `by_model` is ordered by\n`provider`, then `model`. Latency percentiles are PostgreSQL's `percentile_cont` of `duration_ms`.\nValidation comes before authorisation.\n","tags":["Admin"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"$ref":"#/components/parameters/WindowFrom"},{"$ref":"#/components/parameters/WindowTo"}],"responses":{"200":{"description":"The LLM statistics.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/LLMStatistics"}}}},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden","description":"The caller is not an admin."},"422":{"$ref":"#/components/responses/UnprocessableEntity","description":"`from` or `to` is not an RFC 3339 timestamp, `from` is after `to`, or the window spans more than 366 days."},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/admin/audit":{"get":{"operationId":"listAuditEntries","summary":"Admin: the audit trail of destructive and administrative actions, newest first.","description":"Ordered by `at` descending, ties by `id` descending. Actions recorded: `user.erase`,\n`domain_set.create`, `domain_set.replace`, `domain_set.delete`. Each entry is written in the\nsame transaction as the action it records. Validation comes before authorisation: a bad `limit`\n→ `422` and a cursor the server did not issue → `400`, even for a non-admin.\n","tags":["Admin"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"$ref":"#/components/parameters/ListLimit"},{"$ref":"#/components/parameters/Cursor"}],"responses":{"200":{"description":"A page of audit entries.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/AuditList"}}}},"400":{"$ref":"#/components/responses/BadCursor"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden","description":"The caller is not an admin."},"422":{"$ref":"#/components/responses/UnprocessableEntity"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/domain-sets":{"post":{"operationId":"createDomainSet","summary":"Admin: create a named set of domains.","description":"`domains` are host names (RFC 1123 labels), lower-cased on the way in, duplicates dropped (the\nfirst occurrence keeps its place); a bad one is named by index (`domains[3]`). Omitted\n`description` is `\"\"`, omitted `metadata` `{}`. A taken name → `409` (`PUT /db/domain-sets/{name}`\nreplaces a set). Validation comes before authorisation: a non-admin gets `422` for a bad body and\n`403` otherwise. Recorded in the audit trail (`domain_set.create`).\n","tags":["Domain sets"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"$ref":"#/components/parameters/IdempotencyKey"}],"requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/DomainSetCreate"}}}},"responses":{"201":{"description":"The created domain set.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Location":{"$ref":"#/components/headers/Location","description":"`/db/domain-sets/{name}`."},"Idempotent-Replayed":{"$ref":"#/components/headers/Idempotent-Replayed"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/DomainSet"}}}},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden","description":"The caller is not an admin (checked after validation)."},"409":{"$ref":"#/components/responses/IdempotencyConflict","description":"A domain set of that name exists (`errors` names `name`), or an `Idempotency-Key` conflict (different body, or the first request still in flight, then with `Retry-After`)."},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableEntity","description":"A bad field, e.g. `name`, or a bad host name named by index (`domains[3]`), or no or more than 1000 domains."},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}},"get":{"operationId":"listDomainSets","summary":"List domain sets by name (any caller).","description":"Domain sets are shared by the whole deployment; any caller reads them. Ordered by `name` ascending.","tags":["Domain sets"],"parameters":[{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"},{"$ref":"#/components/parameters/ListLimit"},{"$ref":"#/components/parameters/Cursor"}],"responses":{"200":{"description":"A page of domain sets.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/DomainSetList"}}}},"400":{"$ref":"#/components/responses/BadCursor"},"401":{"$ref":"#/components/responses/Unauthorized"},"422":{"$ref":"#/components/responses/UnprocessableEntity"},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/domain-sets/{name}":{"get":{"operationId":"getDomainSet","summary":"Get a domain set (any caller).","tags":["Domain sets"],"parameters":[{"$ref":"#/components/parameters/DomainSetNamePath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"The domain set.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/DomainSet"}}}},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound","description":"No domain set of that name, or a name outside the allowed form."},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}},"put":{"operationId":"replaceDomainSet","summary":"Admin: replace a domain set whole, or create it when missing.","description":"Replaces every field: an omitted `description` becomes `\"\"`, omitted `metadata` `{}`. `name` in the\nbody is optional and, when sent, must equal the path's (else `422`). A missing set is created →\n`201` with `Location`; an existing one keeps its `created_at` and gets a new `updated_at` → `200`.\nDomains are normalised as for `POST /db/domain-sets`. A path name outside the allowed form → `404`;\nthen validation (`422`), then authorisation (`403`). Recorded in the audit trail\n(`domain_set.create` or `domain_set.replace`).\n","tags":["Domain sets"],"parameters":[{"$ref":"#/components/parameters/DomainSetNamePath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"}],"requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/DomainSetReplace"}}}},"responses":{"200":{"description":"The replaced domain set.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/DomainSet"}}}},"201":{"description":"The domain set did not exist and was created.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Location":{"$ref":"#/components/headers/Location","description":"`/db/domain-sets/{name}`."}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/DomainSet"}}}},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden","description":"The caller is not an admin (checked after validation)."},"404":{"$ref":"#/components/responses/NotFound","description":"The name in the path is outside the allowed form."},"413":{"$ref":"#/components/responses/PayloadTooLarge"},"422":{"$ref":"#/components/responses/UnprocessableEntity","description":"A bad field (e.g. `domains[3]`), or a body `name` that differs from the path's."},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}},"delete":{"operationId":"deleteDomainSet","summary":"Admin: delete a domain set.","description":"A path name outside the allowed form → `404`; a non-admin → `403`; no set of that name → `404`.\nRecorded in the audit trail (`domain_set.delete`).\n","tags":["Domain sets"],"parameters":[{"$ref":"#/components/parameters/DomainSetNamePath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"}],"responses":{"204":{"description":"Deleted.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}}},"401":{"$ref":"#/components/responses/Unauthorized"},"403":{"$ref":"#/components/responses/Forbidden","description":"The caller is not an admin."},"404":{"$ref":"#/components/responses/NotFound","description":"No domain set of that name, or a name outside the allowed form."},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/cache/{key}":{"put":{"operationId":"putCacheEntry","summary":"Store (or replace) a cached result under a key, for `ttl_seconds`.","description":"Keys are shared by the whole deployment: any caller reads, writes and deletes any key.\n`value` is a JSON object of at most 1 MiB of compact JSON (else `422` on `value`); the request\nbody may be up to 2 MiB (else `413`). Storing under an existing key replaces its value and\nexpiry. `expires_at` is now plus `ttl_seconds`. A key outside the allowed form → `404`.\n","tags":["Cache"],"parameters":[{"$ref":"#/components/parameters/CacheKeyPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"}],"requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/CachePut"}}}},"responses":{"200":{"description":"Stored.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/CachePutResult"}}}},"400":{"$ref":"#/components/responses/BadRequest"},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound","description":"The key is outside the allowed form."},"413":{"$ref":"#/components/responses/PayloadTooLarge","description":"The body is over 2 MiB. The server may close the connection after answering."},"422":{"$ref":"#/components/responses/UnprocessableEntity","description":"A bad field, e.g. a `value` that is not an object or is over 1 MiB, or `ttl_seconds` out of range."},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}},"get":{"operationId":"getCacheEntry","summary":"Read a cached result.","description":"`404` when the key is missing or its entry has expired: an expired entry reads as missing at once,\nbefore the periodic sweep deletes it. A key outside the allowed form → `404`.\n","tags":["Cache"],"parameters":[{"$ref":"#/components/parameters/CacheKeyPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"The cached value and its expiry.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/CacheEntry"}}}},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound","description":"The key is missing, expired, or outside the allowed form."},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}},"delete":{"operationId":"deleteCacheEntry","summary":"Delete a cached result; `204` whether or not the key existed.","tags":["Cache"],"parameters":[{"$ref":"#/components/parameters/CacheKeyPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"}],"responses":{"204":{"description":"The key is gone (it may never have existed).","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}}},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound","description":"The key is outside the allowed form."},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/users/{id}":{"get":{"operationId":"getUser","summary":"A user's record (the user themselves or an admin).","description":"`last_seen` is the latest of the user's first sight, their latest session change or stored message,\nand their latest LLM usage record. Anyone but the user or an admin, an unknown user, or an id\noutside the allowed form → `404`.\n","tags":["Users"],"parameters":[{"$ref":"#/components/parameters/UserIdPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"The user.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/User"}}}},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound","description":"Not the caller (and the caller is no admin), or a user with no data."},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}},"delete":{"operationId":"eraseUser","summary":"Erase everything stored of a user (the user themselves or an admin).","description":"In one transaction, deletes every row of the user: sessions, messages, research requests and their\nhistory, analytics events, LLM usage, feedback, idempotency records and the result-cache entries\nthey wrote; and writes an audit entry `user.erase` whose `details` hold only row counts per table\n(`sessions`, `messages`, `research_requests`, `analytics_events`, `llm_usage`, `feedback`,\n`idempotency_keys`, `result_cache`). Afterwards every route answers as if the user had never\nexisted. Anyone but the user or an admin, or a user with no data, → `404`.\n","tags":["Users"],"parameters":[{"$ref":"#/components/parameters/UserIdPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"}],"responses":{"204":{"description":"Erased.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}}},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound","description":"Not the caller (and the caller is no admin), or a user with no data."},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}},"/db/users/{id}/export":{"get":{"operationId":"exportUser","summary":"Everything stored of a user as one JSON document, streamed (the user themselves or an admin).","description":"The document holds the user record, every session (most recently updated first) with its messages\n(in `seq` order) and research requests (newest first), and the user's feedback, LLM usage records\nand analytics events. It is read from one consistent snapshot (a repeatable-read, read-only\ntransaction) while it is sent, so memory stays bounded however much the user has; the export holds\none database connection for as long as it streams.\n\nThe body is streamed with chunked transfer encoding (no `Content-Length`) as an attachment. Access\nis checked before the `200` is sent (anyone but the user or an admin, or a user with no data,\n→ `404`). If the server fails after the `200` has started (e.g. the database goes away), the\nconnection is closed before the document is complete: a truncated export does not parse and must\nnot be taken for a whole one.\n","tags":["Users"],"parameters":[{"$ref":"#/components/parameters/UserIdPath"},{"$ref":"#/components/parameters/UserIdHeader"},{"$ref":"#/components/parameters/UserRolesHeader"},{"$ref":"#/components/parameters/RequestId"}],"responses":{"200":{"description":"The export document, streamed.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Content-Disposition":{"description":"`attachment; filename=\"{user_id}-export.json\"`.","required":true,"schema":{"type":"string"}}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/UserExport"}}}},"401":{"$ref":"#/components/responses/Unauthorized"},"404":{"$ref":"#/components/responses/NotFound","description":"Not the caller (and the caller is no admin), or a user with no data."},"429":{"$ref":"#/components/responses/TooManyRequests"},"503":{"$ref":"#/components/responses/ServiceUnavailable"}}}}},"components":{"securitySchemes":{"bearerAuth":{"type":"http","scheme":"bearer","bearerFormat":"JWT","description":"`AUTH_MODE=jwt`: HS256 (`JWT_SECRET`) or RS256/ES256 (`JWT_PUBLIC_KEY_FILE`). `sub` (required) is\nthe user id, `roles` may hold `admin`, `exp` is required (30 s leeway), `iss`/`aud` are checked when\nconfigured. Missing, `alg: none`, bad signature or expired → `401`. Not used when `AUTH_MODE=none`\n(identity then comes from `X-User-ID` / `X-User-Roles`).\n"}},"parameters":{"UserIdHeader":{"name":"X-User-ID","in":"header","required":false,"description":"`AUTH_MODE=none` only: the caller's user id (absent → `anonymous`). A value outside the allowed\nform → `401`. Ignored in `jwt` mode.\n","schema":{"$ref":"#/components/schemas/UserId"}},"UserRolesHeader":{"name":"X-User-Roles","in":"header","required":false,"description":"`AUTH_MODE=none` only: the caller's roles, comma-separated (e.g. `admin`). Ignored in `jwt` mode.","style":"simple","explode":false,"schema":{"type":"array","items":{"type":"string"}},"example":["admin"]},"RequestId":{"name":"X-Request-ID","in":"header","required":false,"description":"Kept and echoed when it is 1–128 chars of `[A-Za-z0-9._-]`; any other value is replaced by a new\nid (never rejected).\n","schema":{"type":"string"}},"IdempotencyKey":{"name":"Idempotency-Key","in":"header","required":false,"description":"1–255 chars; empty or longer → `400`. Scoped to caller + method + route, kept 24 h. A repeat with\nthe same key and body returns the first response (same status and body, `Idempotent-Replayed: true`)\nand writes nothing; the same key with a different body → `409`; a repeat while the first is still\nin flight → `409` with `Retry-After` (exactly one is created).\n","schema":{"type":"string","minLength":1,"maxLength":255}},"SessionIdPath":{"name":"id","in":"path","required":true,"description":"Session id. A malformed UUID, an unknown id or another user's session → `404`.","schema":{"type":"string","format":"uuid"}},"MessageIdPath":{"name":"id","in":"path","required":true,"description":"Message id. A malformed UUID, an unknown id or another user's message → `404`.","schema":{"type":"string","format":"uuid"}},"ResearchIdPath":{"name":"id","in":"path","required":true,"description":"Research request id. A malformed UUID, an unknown id or another user's request → `404`.","schema":{"type":"string","format":"uuid"}},"ContextSessionIdPath":{"name":"session_id","in":"path","required":true,"description":"Session id. A malformed UUID, an unknown id or another user's session → `404`.","schema":{"type":"string","format":"uuid"}},"Cursor":{"name":"cursor","in":"query","required":false,"description":"Opaque cursor from a previous page's `next_cursor`. A cursor the server did not issue → `400`.","schema":{"type":"string"}},"SessionsLimit":{"name":"limit","in":"query","required":false,"description":"Page size. `0` or above the maximum → `422`.","schema":{"type":"integer","minimum":1,"maximum":100,"default":20}},"MessagesLimit":{"name":"limit","in":"query","required":false,"description":"Page size. `0` or above the maximum → `422`.","schema":{"type":"integer","minimum":1,"maximum":200,"default":50}},"ListLimit":{"name":"limit","in":"query","required":false,"description":"Page size. `0` or above the maximum → `422`.","schema":{"type":"integer","minimum":1,"maximum":200,"default":50}},"LLMUsageIdPath":{"name":"id","in":"path","required":true,"description":"LLM usage record id. A malformed UUID, an unknown id or another user's record → `404`.","schema":{"type":"string","format":"uuid"}},"FeedbackIdPath":{"name":"id","in":"path","required":true,"description":"Feedback id. A malformed UUID, an unknown id or another user's rating → `404`.","schema":{"type":"string","format":"uuid"}},"DomainSetNamePath":{"name":"name","in":"path","required":true,"description":"Domain set name, 1–64 characters of `[a-z0-9_-]`. A name outside that form → `404`.","schema":{"$ref":"#/components/schemas/DomainSetName"}},"CacheKeyPath":{"name":"key","in":"path","required":true,"description":"Cache key, 1–256 characters of `[A-Za-z0-9._:/-]`. The key MAY contain `/`: it is the whole rest\nof the path after `/db/cache/` (e.g. `/db/cache/search/v1/abc` is the key `search/v1/abc`). A key\noutside that form → `404`.\n","schema":{"$ref":"#/components/schemas/CacheKey"}},"UserIdPath":{"name":"id","in":"path","required":true,"description":"User id. An id outside the allowed form, an unknown user or another user (for a non-admin) → `404`.","schema":{"$ref":"#/components/schemas/UserId"}},"WindowFrom":{"name":"from","in":"query","required":false,"description":"Window start (RFC 3339), inclusive. Default `to` minus 24 h. After `to`, or more than 366 days before it → `422`.","schema":{"type":"string","format":"date-time"}},"WindowTo":{"name":"to","in":"query","required":false,"description":"Window end (RFC 3339), exclusive. Default now (including the current millisecond).","schema":{"type":"string","format":"date-time"}}},"headers":{"X-Request-ID":{"description":"The request id (the client's if it sent a sane one, else a new one); logs carry the same id.","required":true,"schema":{"type":"string","pattern":"^[A-Za-z0-9._-]{1,128}$"}},"Location":{"description":"Path of the created resource, e.g. `/db/sessions/{id}`.","required":true,"schema":{"type":"string","format":"uri-reference"}},"Retry-After":{"description":"Seconds to wait before retrying.","required":true,"schema":{"type":"integer","minimum":0}},"Retry-After-Optional":{"description":"Seconds to wait before retrying; sent when the conflict is an idempotent request still in flight.","schema":{"type":"integer","minimum":0}},"Idempotent-Replayed":{"description":"`true` when this response is the replay of an earlier request with the same `Idempotency-Key` (nothing was written).","schema":{"type":"boolean"}}},"responses":{"BadRequest":{"description":"Malformed JSON, a body that is not a JSON object, not sent as `application/json`, or a bad `Idempotency-Key`.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}}},"BadCursor":{"description":"A cursor the server did not issue.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}}},"Unauthorized":{"description":"No or bad credentials (`jwt` mode), or a malformed `X-User-ID` (`none` mode).","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}}},"Forbidden":{"description":"The caller's role does not allow this.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}}},"NotFound":{"description":"Unknown id, a malformed UUID in the path, or a resource the caller may not see (existence is not leaked).","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}}},"IdempotencyConflict":{"description":"The `Idempotency-Key` was used with a different body, or the first request with it is still in flight (then with `Retry-After`).","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Retry-After":{"$ref":"#/components/headers/Retry-After-Optional"}},"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}}},"ResearchTransitionConflict":{"description":"The status change is not allowed from the current status (terminal states never change); `current_status` names it.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/problem+json":{"schema":{"allOf":[{"$ref":"#/components/schemas/Problem"},{"required":["current_status"]}]}}}},"PayloadTooLarge":{"description":"The body is over the limit (1 MiB; batch endpoints 8 MiB; `PUT /db/cache/{key}` 2 MiB). The server may close the connection after answering.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}}},"UnprocessableEntity":{"description":"A field (body or query) out of range, missing or of the wrong type; `errors` names every bad field.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"}},"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}}},"TooManyRequests":{"description":"Rate limited.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Retry-After":{"$ref":"#/components/headers/Retry-After"}},"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}}},"ServiceUnavailable":{"description":"The database is unreachable or the wait for a pooled connection timed out.","headers":{"X-Request-ID":{"$ref":"#/components/headers/X-Request-ID"},"Retry-After":{"$ref":"#/components/headers/Retry-After"}},"content":{"application/problem+json":{"schema":{"$ref":"#/components/schemas/Problem"}}}}},"schemas":{"UserId":{"type":"string","description":"Opaque user id, 1–128 characters from `[A-Za-z0-9._@:-]`.","pattern":"^[A-Za-z0-9._@:-]{1,128}$","examples":["alice@example.org"]},"EventType":{"type":"string","description":"1–64 characters from `[a-z0-9_.:-]`.","pattern":"^[a-z0-9_.:-]{1,64}$","examples":["search.completed"]},"WorkflowType":{"type":"string","description":"Free text, 1–64 characters from `[a-z0-9_.:-]`.","pattern":"^[a-z0-9_.:-]{1,64}$","examples":["deep_research"]},"JsonObject":{"type":"object","description":"A JSON object of at most 64 KiB; integers within int64 and finite doubles round-trip exactly (anything else → `422`).","additionalProperties":true},"SessionStatus":{"type":"string","enum":["active","archived"]},"MessageRole":{"type":"string","enum":["user","assistant","system","tool"]},"ResearchStatus":{"type":"string","description":"`pending → running → completed | failed`; `pending | running → cancelled`. `completed`, `failed` and `cancelled` are terminal.","enum":["pending","running","completed","failed","cancelled"]},"NextCursor":{"type":["string","null"],"description":"Opaque cursor for the next page; `null` on the last page."},"Percentiles":{"type":"object","description":"`percentile_cont` of `duration_ms`; `null` when no event in the group carries a duration.","required":["p50","p95","p99"],"properties":{"p50":{"type":["number","null"]},"p95":{"type":["number","null"]},"p99":{"type":["number","null"]}}},"Problem":{"type":"object","description":"RFC 9457 problem details.","required":["type","title","status","detail","request_id"],"properties":{"type":{"type":"string","format":"uri-reference","description":"Problem type URI (`about:blank` when nothing more specific applies)."},"title":{"type":"string","description":"Short, human-readable summary of the problem type."},"status":{"type":"integer","description":"The HTTP status code."},"detail":{"type":"string","description":"Human-readable explanation of this occurrence (never a stack trace, SQL text or secret)."},"request_id":{"type":"string","description":"Same as the `X-Request-ID` response header."},"errors":{"type":"array","description":"Every bad field (on `422`).","items":{"type":"object","required":["field","message"],"properties":{"field":{"type":"string","description":"Path with indices, e.g. `messages[2].role`, `events[17].event_type`."},"message":{"type":"string"}}}},"current_status":{"$ref":"#/components/schemas/ResearchStatus","description":"On a `409` for a refused research transition, the request's current status."}},"examples":[{"type":"about:blank","title":"Unprocessable Content","status":422,"detail":"The request body has invalid fields.","request_id":"0193a6f2-1b7c-7c3e-9f1a-2d4b5c6d7e8f","errors":[{"field":"title","message":"must be 1 to 200 characters"}]}]},"Liveness":{"type":"object","required":["status"],"properties":{"status":{"type":"string","const":"ok"}}},"Readiness":{"type":"object","required":["status"],"properties":{"status":{"type":"string","enum":["ready","not_ready"]},"reasons":{"type":"array","description":"Why the server is not ready (present when `not_ready`).","items":{"type":"string"}}}},"Health":{"type":"object","required":["status","database","pool","version","uptime_s"],"properties":{"status":{"type":"string","description":"`ok` with `200`; not `ok` (`unavailable`) with `503`.","enum":["ok","unavailable"]},"database":{"type":"object","required":["reachable","latency_ms","schema_version"],"properties":{"reachable":{"type":"boolean"},"latency_ms":{"type":["number","null"],"description":"Round-trip time of the check; `null` when unreachable."},"schema_version":{"type":["integer","null"],"description":"Highest applied schema version; `null` when unreachable."}}},"pool":{"type":"object","required":["max","open","in_use","idle","waiting"],"properties":{"max":{"type":"integer"},"open":{"type":"integer"},"in_use":{"type":"integer"},"idle":{"type":"integer"},"waiting":{"type":"integer"}}},"version":{"type":"string","description":"The server's build version."},"uptime_s":{"type":"integer","description":"Seconds since the process started."}}},"SessionCreate":{"type":"object","required":["title"],"properties":{"user_id":{"$ref":"#/components/schemas/UserId","description":"Owner; defaults to the caller. A non-admin naming another user → `403`."},"title":{"type":"string","minLength":1,"maxLength":200},"metadata":{"$ref":"#/components/schemas/JsonObject","description":"Defaults to `{}`."}}},"SessionUpdate":{"type":"object","description":"Only the fields sent change.","properties":{"title":{"type":"string","minLength":1,"maxLength":200},"status":{"$ref":"#/components/schemas/SessionStatus"},"metadata":{"$ref":"#/components/schemas/JsonObject","description":"Replaces the whole `metadata` object."}}},"Session":{"type":"object","required":["id","user_id","title","status","metadata","message_count","total_tokens","created_at","updated_at","last_message_at"],"properties":{"id":{"type":"string","format":"uuid"},"user_id":{"$ref":"#/components/schemas/UserId"},"title":{"type":"string","maxLength":200},"status":{"$ref":"#/components/schemas/SessionStatus"},"metadata":{"$ref":"#/components/schemas/JsonObject"},"message_count":{"type":"integer","minimum":0,"description":"Number of messages; equals the `seq` of the latest one."},"total_tokens":{"type":"integer","format":"int64","minimum":0,"description":"Sum of the messages' `token_count`."},"created_at":{"type":"string","format":"date-time"},"updated_at":{"type":"string","format":"date-time"},"last_message_at":{"type":["string","null"],"format":"date-time","description":"`null` until the first message is stored."}}},"SessionList":{"type":"object","required":["items","next_cursor"],"properties":{"items":{"type":"array","items":{"$ref":"#/components/schemas/Session"}},"next_cursor":{"$ref":"#/components/schemas/NextCursor"}}},"MessageFields":{"type":"object","description":"One message as sent by a client (without its session).","required":["role","content"],"properties":{"role":{"$ref":"#/components/schemas/MessageRole"},"content":{"type":"string","maxLength":262144,"description":"At most 262144 UTF-8 bytes (256 KiB; `maxLength` here only bounds characters)."},"token_count":{"type":"integer","minimum":0,"maximum":2147483647,"description":"Omitted → estimated by the store (UTF-8 bytes / 4, rounded up)."},"model":{"type":"string","minLength":1,"maxLength":128,"description":"The model that produced the message, if any."},"metadata":{"$ref":"#/components/schemas/JsonObject","description":"Defaults to `{}`."}}},"MessageCreate":{"description":"A message to store into `session_id`.","allOf":[{"type":"object","required":["session_id"],"properties":{"session_id":{"type":"string","format":"uuid","description":"Target session; must be `active` (archived → `409`)."}}},{"$ref":"#/components/schemas/MessageFields"}]},"MessageBatch":{"type":"object","required":["session_id","messages"],"properties":{"session_id":{"type":"string","format":"uuid","description":"Target session; must be `active` (archived → `409`)."},"messages":{"type":"array","description":"Stored in this order with consecutive `seq`, all or nothing.","minItems":1,"maxItems":1000,"items":{"$ref":"#/components/schemas/MessageFields"}}}},"MessageBatchResult":{"type":"object","required":["items"],"properties":{"items":{"type":"array","items":{"$ref":"#/components/schemas/Message"}}}},"Message":{"type":"object","required":["id","session_id","seq","role","content","token_count","token_count_estimated","model","metadata","created_at"],"properties":{"id":{"type":"string","format":"uuid"},"session_id":{"type":"string","format":"uuid"},"seq":{"type":"integer","minimum":1,"description":"1, 2, 3 … within the session, assigned by the store; gapless, never shared."},"role":{"$ref":"#/components/schemas/MessageRole"},"content":{"type":"string"},"token_count":{"type":"integer","minimum":0},"token_count_estimated":{"type":"boolean","description":"`true` when `token_count` is the store's estimate (UTF-8 bytes / 4, rounded up), `false` when the client sent it."},"model":{"type":["string","null"]},"metadata":{"$ref":"#/components/schemas/JsonObject"},"created_at":{"type":"string","format":"date-time"}}},"MessageList":{"type":"object","required":["items","next_cursor"],"properties":{"items":{"type":"array","items":{"$ref":"#/components/schemas/Message"}},"next_cursor":{"$ref":"#/components/schemas/NextCursor"}}},"Context":{"type":"object","required":["session","messages","token_count","truncated","omitted_messages","research"],"properties":{"session":{"$ref":"#/components/schemas/Session"},"messages":{"type":"array","description":"Chronological (ascending `seq`); the latest `system` message, when kept and older than the rest, comes first.","items":{"$ref":"#/components/schemas/Message"}},"token_count":{"type":"integer","minimum":0,"description":"Sum of the returned messages' `token_count`; never more than `max_tokens`."},"truncated":{"type":"boolean","description":"`true` when messages of the session were left out to fit the budgets (including a `system` message that alone exceeds `max_tokens`)."},"omitted_messages":{"type":"integer","minimum":0,"description":"Number of the session's messages not returned."},"research":{"type":"array","description":"The session's last five completed research requests, newest `finished_at` first.","maxItems":5,"items":{"$ref":"#/components/schemas/ContextResearch"}}}},"ContextResearch":{"type":"object","required":["id","question","workflow_type","result","finished_at"],"properties":{"id":{"type":"string","format":"uuid"},"question":{"type":"string"},"workflow_type":{"$ref":"#/components/schemas/WorkflowType"},"result":{"$ref":"#/components/schemas/JsonObject"},"finished_at":{"type":"string","format":"date-time"}}},"ResearchCreate":{"type":"object","required":["session_id","question","workflow_type"],"properties":{"session_id":{"type":"string","format":"uuid"},"question":{"type":"string","minLength":1,"maxLength":10000},"workflow_type":{"$ref":"#/components/schemas/WorkflowType"},"parameters":{"$ref":"#/components/schemas/JsonObject","description":"Defaults to `{}`."}}},"ResearchUpdate":{"type":"object","description":"A status transition. `pending → running → completed | failed`; `pending | running → cancelled`;\nanything else (including any change of a terminal state) → `409` with `current_status`.\n`completed` requires `result`; `failed` requires `error`.\n","required":["status"],"properties":{"status":{"$ref":"#/components/schemas/ResearchStatus"},"result":{"$ref":"#/components/schemas/JsonObject","description":"The workflow's result (at most 64 KiB); required with `completed`."},"error":{"type":"string","minLength":1,"maxLength":4000,"description":"What went wrong; required with `failed`."},"sources":{"type":"array","maxItems":500,"items":{"type":"string"}}},"allOf":[{"if":{"properties":{"status":{"const":"completed"}},"required":["status"]},"then":{"required":["result"]}},{"if":{"properties":{"status":{"const":"failed"}},"required":["status"]},"then":{"required":["error"]}}]},"ResearchHistoryEntry":{"type":"object","required":["status","at"],"properties":{"status":{"$ref":"#/components/schemas/ResearchStatus"},"at":{"type":"string","format":"date-time"}}},"ResearchRequest":{"type":"object","required":["id","session_id","question","workflow_type","parameters","status","result","error","sources","created_at","started_at","finished_at","duration_ms","history"],"properties":{"id":{"type":"string","format":"uuid"},"session_id":{"type":"string","format":"uuid"},"question":{"type":"string"},"workflow_type":{"$ref":"#/components/schemas/WorkflowType"},"parameters":{"$ref":"#/components/schemas/JsonObject"},"status":{"$ref":"#/components/schemas/ResearchStatus"},"result":{"type":["object","null"],"description":"Set when `completed`."},"error":{"type":["string","null"],"maxLength":4000,"description":"Set when `failed`."},"sources":{"type":"array","maxItems":500,"description":"`[]` until a `PATCH` sends sources.","items":{"type":"string"}},"created_at":{"type":"string","format":"date-time"},"started_at":{"type":["string","null"],"format":"date-time","description":"Set by the store on entering `running`."},"finished_at":{"type":["string","null"],"format":"date-time","description":"Set by the store on entering a terminal state."},"duration_ms":{"type":["integer","null"],"minimum":0,"description":"`finished_at − started_at`; `null` if it never ran (or has not finished)."},"history":{"type":"array","description":"Audit trail of every transition, starting with the creation (`pending`).","minItems":1,"items":{"$ref":"#/components/schemas/ResearchHistoryEntry"}}}},"ResearchList":{"type":"object","required":["items","next_cursor"],"properties":{"items":{"type":"array","items":{"$ref":"#/components/schemas/ResearchRequest"}},"next_cursor":{"$ref":"#/components/schemas/NextCursor"}}},"AnalyticsEvent":{"type":"object","description":"One analytics event as sent by a client.","required":["event_type"],"properties":{"event_type":{"$ref":"#/components/schemas/EventType"},"session_id":{"type":"string","format":"uuid","description":"The session the event belongs to; unknown or not the caller's → `404`."},"properties":{"$ref":"#/components/schemas/JsonObject","description":"Defaults to `{}`."},"duration_ms":{"type":"number","minimum":0,"description":"A finite, non-negative duration."},"occurred_at":{"type":"string","format":"date-time","description":"Defaults to now."}}},"AnalyticsBatch":{"type":"object","required":["events"],"properties":{"events":{"type":"array","description":"Stored all or nothing; bad events are named by index (`events[17].event_type`).","minItems":1,"maxItems":10000,"items":{"$ref":"#/components/schemas/AnalyticsEvent"}}}},"Accepted":{"type":"object","required":["accepted"],"properties":{"accepted":{"type":"integer","minimum":1,"description":"Number of events stored (`1` for `POST /db/analytics/log`)."}}},"AnalyticsSummary":{"type":"object","required":["from","to","bucket","event_types","buckets"],"properties":{"from":{"type":"string","format":"date-time"},"to":{"type":"string","format":"date-time"},"bucket":{"type":"string","enum":["hour","day"]},"event_types":{"type":"array","description":"Per event type over the whole window.","items":{"type":"object","required":["event_type","count","duration_ms"],"properties":{"event_type":{"$ref":"#/components/schemas/EventType"},"count":{"type":"integer","minimum":0},"duration_ms":{"$ref":"#/components/schemas/Percentiles"}}}},"buckets":{"type":"array","description":"Counts per time bucket (UTC hour or UTC day; `start` is its first instant) and event type.","items":{"type":"object","required":["start","event_type","count"],"properties":{"start":{"type":"string","format":"date-time"},"event_type":{"$ref":"#/components/schemas/EventType"},"count":{"type":"integer","minimum":0}}}}}},"SessionAnalytics":{"type":"object","required":["session_id","messages","total_tokens","research","llm_usage","events"],"properties":{"session_id":{"type":"string","format":"uuid"},"messages":{"type":"object","description":"Message counts by role.","required":["user","assistant","system","tool"],"properties":{"user":{"type":"integer","minimum":0},"assistant":{"type":"integer","minimum":0},"system":{"type":"integer","minimum":0},"tool":{"type":"integer","minimum":0}}},"total_tokens":{"type":"integer","format":"int64","minimum":0},"research":{"type":"object","description":"Research request counts by status, and the mean `duration_ms` of those that ran to an end.","required":["pending","running","completed","failed","cancelled","mean_duration_ms"],"properties":{"pending":{"type":"integer","minimum":0},"running":{"type":"integer","minimum":0},"completed":{"type":"integer","minimum":0},"failed":{"type":"integer","minimum":0},"cancelled":{"type":"integer","minimum":0},"mean_duration_ms":{"type":["number","null"],"description":"`null` when no request has a `duration_ms`."}}},"llm_usage":{"type":"object","description":"LLM calls recorded against the session.","required":["calls","prompt_tokens","completion_tokens","cost_usd"],"properties":{"calls":{"type":"integer","minimum":0},"prompt_tokens":{"type":"integer","format":"int64","minimum":0},"completion_tokens":{"type":"integer","format":"int64","minimum":0},"cost_usd":{"type":["number","null"],"minimum":0,"description":"Sum of the reported costs; `null` when no call reported a cost."}}},"events":{"type":"integer","minimum":0,"description":"Number of analytics events of the session."}}},"LLMUsageCreate":{"type":"object","description":"One LLM call as a client reports it.","required":["provider","model","prompt_tokens","completion_tokens","duration_ms"],"properties":{"provider":{"type":"string","minLength":1,"maxLength":64,"examples":["openai"]},"model":{"type":"string","minLength":1,"maxLength":128,"examples":["gpt-4o"]},"prompt_tokens":{"type":"integer","minimum":0,"maximum":2147483647},"completion_tokens":{"type":"integer","minimum":0,"maximum":2147483647},"duration_ms":{"type":"number","minimum":0,"description":"A finite, non-negative duration of the call."},"cost_usd":{"type":"number","minimum":0,"exclusiveMaximum":100000000,"description":"Cost in US dollars: below 100000000 with at most 6 decimal places (more → `422`; never rounded).\nKept exact. Omitted → `null`.\n","examples":[0.0123]},"session_id":{"type":"string","format":"uuid","description":"The session the call was made for; unknown or not the caller's → `404` (admins may name anyone's)."},"research_id":{"type":"string","format":"uuid","description":"The research request the call was made for; unknown or not the caller's → `404` (admins may\nname anyone's). With `session_id` it must belong to that session (else `422`).\n"},"request_id":{"type":"string","minLength":1,"maxLength":128,"description":"The client's own id of the call (e.g. the provider's request id), stored as sent."}},"examples":[{"provider":"openai","model":"gpt-4o","prompt_tokens":1200,"completion_tokens":350,"duration_ms":2140.5,"cost_usd":0.0123,"session_id":"0193a6f2-1b7c-7c3e-9f1a-2d4b5c6d7e8f"}]},"LLMUsage":{"type":"object","required":["id","user_id","provider","model","prompt_tokens","completion_tokens","total_tokens","duration_ms","cost_usd","session_id","research_id","request_id","created_at"],"properties":{"id":{"type":"string","format":"uuid"},"user_id":{"$ref":"#/components/schemas/UserId","description":"The owner of the linked session or research request, else the caller who recorded it."},"provider":{"type":"string"},"model":{"type":"string"},"prompt_tokens":{"type":"integer","minimum":0,"maximum":2147483647},"completion_tokens":{"type":"integer","minimum":0,"maximum":2147483647},"total_tokens":{"type":"integer","format":"int64","minimum":0,"description":"`prompt_tokens + completion_tokens`."},"duration_ms":{"type":"number","minimum":0},"cost_usd":{"type":["number","null"],"minimum":0,"description":"The cost as sent, exact, written without trailing zeros (`0.012300` → `0.0123`); `null` when not sent."},"session_id":{"type":["string","null"],"format":"uuid"},"research_id":{"type":["string","null"],"format":"uuid"},"request_id":{"type":["string","null"]},"created_at":{"type":"string","format":"date-time"}}},"FeedbackTargetType":{"type":"string","enum":["message","research","session"]},"FeedbackCreate":{"type":"object","required":["target_type","target_id","rating"],"properties":{"target_type":{"$ref":"#/components/schemas/FeedbackTargetType"},"target_id":{"type":"string","format":"uuid","description":"The rated message, research request or session; must exist and be the caller's own (else `404`)."},"rating":{"type":"integer","minimum":1,"maximum":5},"comment":{"type":"string","minLength":0,"maxLength":2000,"description":"Omitted → `null`."}},"examples":[{"target_type":"research","target_id":"0193a6f2-1b7c-7c3e-9f1a-2d4b5c6d7e8f","rating":4,"comment":"Good sources, a little long."}]},"Feedback":{"type":"object","required":["id","user_id","target_type","target_id","rating","comment","created_at","updated_at"],"properties":{"id":{"type":"string","format":"uuid","description":"Kept when a later rating of the same target replaces this one."},"user_id":{"$ref":"#/components/schemas/UserId"},"target_type":{"$ref":"#/components/schemas/FeedbackTargetType"},"target_id":{"type":"string","format":"uuid"},"rating":{"type":"integer","minimum":1,"maximum":5},"comment":{"type":["string","null"],"maxLength":2000},"created_at":{"type":"string","format":"date-time","description":"When the target was first rated by this user."},"updated_at":{"type":"string","format":"date-time","description":"When the rating was last given (equals `created_at` until it is replaced)."}}},"FeedbackGroup":{"type":"object","required":["count","mean_rating"],"properties":{"count":{"type":"integer","minimum":0},"mean_rating":{"type":["number","null"],"minimum":1,"maximum":5,"description":"`null` when `count` is 0."}}},"FeedbackStatistics":{"type":"object","required":["from","to","count","mean_rating","distribution","by_target_type"],"properties":{"from":{"type":"string","format":"date-time"},"to":{"type":"string","format":"date-time"},"count":{"type":"integer","minimum":0,"description":"Ratings first given in the window."},"mean_rating":{"type":["number","null"],"minimum":1,"maximum":5,"description":"`null` when `count` is 0."},"distribution":{"type":"object","description":"Count of ratings per value; all five are present.","required":["1","2","3","4","5"],"properties":{"1":{"type":"integer","minimum":0},"2":{"type":"integer","minimum":0},"3":{"type":"integer","minimum":0},"4":{"type":"integer","minimum":0},"5":{"type":"integer","minimum":0}}},"by_target_type":{"type":"object","description":"Per target type; all three are present.","required":["message","research","session"],"properties":{"message":{"$ref":"#/components/schemas/FeedbackGroup"},"research":{"$ref":"#/components/schemas/FeedbackGroup"},"session":{"$ref":"#/components/schemas/FeedbackGroup"}}}}},"TelemetryStatistics":{"type":"object","required":["from","to","total","by_event_type"],"properties":{"from":{"type":"string","format":"date-time"},"to":{"type":"string","format":"date-time"},"total":{"type":"integer","minimum":0,"description":"Analytics events in the window."},"by_event_type":{"type":"array","description":"Ordered by `count` descending, then `event_type` ascending.","items":{"type":"object","required":["event_type","count"],"properties":{"event_type":{"$ref":"#/components/schemas/EventType"},"count":{"type":"integer","minimum":1}}}}}},"LLMFigures":{"type":"object","description":"A group of LLM calls.","required":["calls","prompt_tokens","completion_tokens","total_tokens","cost_usd","duration_ms"],"properties":{"calls":{"type":"integer","minimum":0},"prompt_tokens":{"type":"integer","format":"int64","minimum":0},"completion_tokens":{"type":"integer","format":"int64","minimum":0},"total_tokens":{"type":"integer","format":"int64","minimum":0},"cost_usd":{"type":["number","null"],"minimum":0,"description":"Exact sum of the reported costs; `null` when no call in the group reported a cost."},"duration_ms":{"$ref":"#/components/schemas/Percentiles","description":"`percentile_cont` of the calls' `duration_ms`; `null` values when the group has no calls."}}},"LLMStatistics":{"type":"object","required":["from","to","totals","by_model"],"properties":{"from":{"type":"string","format":"date-time"},"to":{"type":"string","format":"date-time"},"totals":{"$ref":"#/components/schemas/LLMFigures","description":"Every call in the window."},"by_model":{"type":"array","description":"Per provider and model, ordered by `provider`, then `model`.","items":{"allOf":[{"type":"object","required":["provider","model"],"properties":{"provider":{"type":"string"},"model":{"type":"string"}}},{"$ref":"#/components/schemas/LLMFigures"}]}}}},"AuditEntry":{"type":"object","required":["id","at","actor_user_id","action","target_type","target_id","details"],"properties":{"id":{"type":"integer","format":"int64"},"at":{"type":"string","format":"date-time"},"actor_user_id":{"type":["string","null"],"description":"Who acted; `null` for the system's own actions."},"action":{"type":"string","description":"What was done.","examples":["user.erase","domain_set.create","domain_set.replace","domain_set.delete"]},"target_type":{"type":"string","examples":["user","domain_set"]},"target_id":{"type":["string","null"],"description":"The user id, domain set name, … acted upon."},"details":{"type":"object","additionalProperties":true,"description":"Small facts about the action, never content or credentials: for `user.erase` the rows removed\nper table (`{\"sessions\": 3, \"messages\": 120, …}`), for `domain_set.create`/`replace` the number\nof `domains`, for `domain_set.delete` `{}`.\n"}}},"AuditList":{"type":"object","required":["items","next_cursor"],"properties":{"items":{"type":"array","items":{"$ref":"#/components/schemas/AuditEntry"}},"next_cursor":{"$ref":"#/components/schemas/NextCursor"}}},"DomainSetName":{"type":"string","description":"1–64 characters of `[a-z0-9_-]`.","pattern":"^[a-z0-9_-]{1,64}$","examples":["medical_journals"]},"HostNameInput":{"type":"string","description":"A host name of RFC 1123 labels (1–63 letters, digits and inner hyphens, dot-separated; at most 253 characters). Lower-cased by the store.","maxLength":253,"pattern":"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$","examples":["example.org"]},"DomainSetCreate":{"type":"object","required":["name","domains"],"properties":{"name":{"$ref":"#/components/schemas/DomainSetName"},"description":{"type":"string","maxLength":1000,"description":"Defaults to `\"\"`."},"domains":{"type":"array","description":"1–1000 host names; lower-cased, duplicates dropped. A bad one is named by index (`domains[3]`).","minItems":1,"maxItems":1000,"items":{"$ref":"#/components/schemas/HostNameInput"}},"metadata":{"$ref":"#/components/schemas/JsonObject","description":"Defaults to `{}`."}},"examples":[{"name":"medical_journals","description":"Peer-reviewed medical sources","domains":["nejm.org","thelancet.com","bmj.com"]}]},"DomainSetReplace":{"type":"object","description":"The whole new content of the set; omitted `description` becomes `\"\"` and omitted `metadata` `{}`.","required":["domains"],"properties":{"name":{"type":"string","description":"Optional; when sent it must equal the name in the path (else `422`)."},"description":{"type":"string","maxLength":1000,"description":"Defaults to `\"\"`."},"domains":{"type":"array","description":"1–1000 host names; lower-cased, duplicates dropped. A bad one is named by index (`domains[3]`).","minItems":1,"maxItems":1000,"items":{"$ref":"#/components/schemas/HostNameInput"}},"metadata":{"$ref":"#/components/schemas/JsonObject","description":"Defaults to `{}`."}}},"DomainSet":{"type":"object","required":["name","description","domains","metadata","created_at","updated_at"],"properties":{"name":{"$ref":"#/components/schemas/DomainSetName"},"description":{"type":"string","maxLength":1000},"domains":{"type":"array","description":"Lower-case host names, without duplicates, in the order first sent.","minItems":1,"maxItems":1000,"uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9.-]{1,253}$"}},"metadata":{"$ref":"#/components/schemas/JsonObject"},"created_at":{"type":"string","format":"date-time"},"updated_at":{"type":"string","format":"date-time"}}},"DomainSetList":{"type":"object","required":["items","next_cursor"],"properties":{"items":{"type":"array","items":{"$ref":"#/components/schemas/DomainSet"}},"next_cursor":{"$ref":"#/components/schemas/NextCursor"}}},"CacheKey":{"type":"string","description":"1–256 characters of `[A-Za-z0-9._:/-]`; may contain `/`.","pattern":"^[A-Za-z0-9._:/-]{1,256}$","examples":["search/v1/3f2a9c"]},"CachePut":{"type":"object","required":["value","ttl_seconds"],"properties":{"value":{"type":"object","additionalProperties":true,"description":"The result to cache, a JSON object of at most 1 MiB (1048576 bytes) of compact JSON (else `422`)."},"ttl_seconds":{"type":"integer","minimum":1,"maximum":2592000,"description":"Lifetime in seconds (at most 30 days)."}},"examples":[{"value":{"results":[{"url":"https://example.org/a","score":0.92}]},"ttl_seconds":3600}]},"CachePutResult":{"type":"object","required":["key","expires_at"],"properties":{"key":{"$ref":"#/components/schemas/CacheKey"},"expires_at":{"type":"string","format":"date-time"}}},"CacheEntry":{"type":"object","required":["value","expires_at"],"properties":{"value":{"type":"object","additionalProperties":true,"description":"The cached object, as stored."},"expires_at":{"type":"string","format":"date-time"}}},"User":{"type":"object","required":["id","first_seen","last_seen","session_count"],"properties":{"id":{"$ref":"#/components/schemas/UserId"},"first_seen":{"type":"string","format":"date-time","description":"When the store first saw the user write something."},"last_seen":{"type":"string","format":"date-time","description":"The latest of `first_seen`, the user's latest session change or stored message, and their latest LLM usage record."},"session_count":{"type":"integer","minimum":0}}},"ExportedSession":{"description":"A session with its messages and research requests.","allOf":[{"$ref":"#/components/schemas/Session"},{"type":"object","required":["messages","research"],"properties":{"messages":{"type":"array","description":"In `seq` order.","items":{"$ref":"#/components/schemas/Message"}},"research":{"type":"array","description":"Newest first.","items":{"$ref":"#/components/schemas/ResearchRequest"}}}}]},"ExportedAnalyticsEvent":{"type":"object","required":["id","user_id","session_id","event_type","properties","duration_ms","occurred_at","received_at"],"properties":{"id":{"type":"integer","format":"int64"},"user_id":{"$ref":"#/components/schemas/UserId"},"session_id":{"type":["string","null"],"format":"uuid"},"event_type":{"$ref":"#/components/schemas/EventType"},"properties":{"$ref":"#/components/schemas/JsonObject"},"duration_ms":{"type":["number","null"],"minimum":0},"occurred_at":{"type":"string","format":"date-time"},"received_at":{"type":"string","format":"date-time","description":"When the store received the event."}}},"UserExport":{"type":"object","description":"Everything stored of one user, read from one consistent snapshot.","required":["user","sessions","feedback","llm_usage","analytics_events"],"properties":{"user":{"$ref":"#/components/schemas/User"},"sessions":{"type":"array","description":"Most recently updated first (`updated_at` descending, ties by `id` descending).","items":{"$ref":"#/components/schemas/ExportedSession"}},"feedback":{"type":"array","description":"The user's ratings.","items":{"$ref":"#/components/schemas/Feedback"}},"llm_usage":{"type":"array","description":"The user's LLM usage records, oldest first.","items":{"$ref":"#/components/schemas/LLMUsage"}},"analytics_events":{"type":"array","description":"The user's analytics events, by `occurred_at`.","items":{"$ref":"#/components/schemas/ExportedAnalyticsEvent"}}}}}}}
 """####
 }

@@ -1,0 +1,34 @@
+import Foundation
+import Postgres
+import PostgresPool
+
+/// The SQL of `audit_log`. Entries are written on the connection of the action they record,
+/// inside its transaction, so an action and its entry commit (or vanish) together.
+struct AuditStore: Sendable {
+    let pool: PostgresPool
+
+    static func record(
+        on connection: PostgresConnection, actor: Caller, action: String, targetType: String, targetID: String?,
+        details: JSONValue = .object([])
+    ) async throws {
+        try await connection.query(
+            """
+            INSERT INTO audit_log (actor_user_id, action, target_type, target_id, details)
+            VALUES (\(actor.userID), \(action), \(targetType), \(targetID), \(PostgresRawJSON(details.serialized)))
+            """)
+    }
+
+    /// Newest first, ties by id; `after` is the last entry of the previous page.
+    func list(after: Cursor?, limit: Int) async throws -> [AuditEntry] {
+        let afterTime = after.map { Date(millisecondsSince1970: $0.position) }
+        let afterID = after.flatMap { $0.name.flatMap(Int64.init) }
+        return try await pool.query(
+            """
+            SELECT \(unescaped: AuditEntry.columns) FROM audit_log
+            WHERE (\(afterTime)::timestamptz IS NULL OR (at, id) < (\(afterTime), \(afterID)))
+            ORDER BY at DESC, id DESC
+            LIMIT \(limit)
+            """
+        ).map(AuditEntry.init(row:))
+    }
+}

@@ -1,0 +1,45 @@
+import HTTPTypes
+import Hummingbird
+import ResearchStore
+
+/// `/db/users/{id}…`: the record, the streamed export and the erasure of a user.
+struct UsersController {
+    let users: UserService
+
+    func register(with router: Router<AppRequestContext>) {
+        router.get("/db/users/:id", use: get)
+        router.get("/db/users/:id/export", use: export)
+        router.delete("/db/users/:id", use: erase)
+    }
+
+    @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
+        JSONResponse(body: try await users.get(caller: try Identity.caller(of: request), id: context.parameters.get("id") ?? "").json)
+    }
+
+    /// Streams the document while it is read. Once the `200` is sent a failure can only cut the
+    /// body short: the connection is closed, so a client never mistakes a partial export for a
+    /// whole one (the document would not parse).
+    @Sendable func export(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let export = try await users.export(caller: try Identity.caller(of: request), id: context.parameters.get("id") ?? "")
+        let body = ResponseBody { writer in
+            var encoder = ExportJSONEncoder()
+            try await export.write { part in
+                if let chunk = encoder.encode(part) { try await writer.write(chunk) }
+            }
+            try await writer.write(encoder.finish())
+            try await writer.finish(nil)
+        }
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "application/json",
+                .contentDisposition: "attachment; filename=\"\(export.userID)-export.json\"",
+            ],
+            body: body)
+    }
+
+    @Sendable func erase(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await users.erase(caller: try Identity.caller(of: request), id: context.parameters.get("id") ?? "")
+        return Response(status: .noContent)
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The export streams: the server process, run as an operator runs it, exports a user whose
+/// messages are far larger than the memory it is allowed to gain while doing so.
+@Suite("Export memory")
+struct ExportMemoryTests {
+    static let messages = 20_000
+    /// Content per message (an md5 hex repeated): 20,000 × 4 KiB = 80 MiB of content.
+    static let contentBytes = 4096
+
+    @Test("exporting 80 MiB of messages raises the server's peak memory by far less than the document's size")
+    func exportIsStreamed() async throws {
+        let user = "mem-\(UUID().uuidString.prefix(8).lowercased())"
+        let session = UUID()
+        try await TestDatabase.withConnection { connection in
+            try await connection.query("INSERT INTO users (id) VALUES (\(user))")
+            try await connection.query("INSERT INTO sessions (id, user_id, title) VALUES (\(session), \(user), 'big')")
+            try await connection.query(
+                """
+                INSERT INTO messages (id, session_id, seq, role, content, token_count)
+                SELECT gen_random_uuid(), \(session), i, 'user', repeat(md5(i::text), \(Self.contentBytes / 32)::int), 1024
+                FROM generate_series(1, \(Self.messages)) i
+                """)
+        }
+        let port = try freePort()
+        let root = try TestDatabase.repositoryRoot()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: root + "/.build/debug/research-store")
+        server.arguments = ["serve"]
+        server.environment = [
+            "PATH": "/usr/bin:/bin", "DATABASE_URL": try TestDatabase.url(), "PORT": String(port), "LOG_LEVEL": "warning",
+        ]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        let base = "http://127.0.0.1:\(port)"
+        var ready = false
+        for _ in 0..<300 where !ready {
+            ready = (try? curl(["-o", "/dev/null", "-w", "%{http_code}", "\(base)/readyz"])) == "200"
+            if !ready { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(ready, "the server did not become ready")
+
+        // Warm up the export path with a small user, then measure from the current footprint.
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("export-\(user).json").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let small = try curl(["-o", "/dev/null", "-w", "%{http_code}", "-H", "X-User-ID: \(user)", "\(base)/db/users/\(user)"])
+        #expect(small == "200")
+        let pid = server.processIdentifier
+        try? "5".write(toFile: "/proc/\(pid)/clear_refs", atomically: false, encoding: .utf8)  // resets the peak (VmHWM)
+        let before = try memoryKiB(pid: pid, field: "VmRSS")
+        let status = try curl(["-o", output, "-w", "%{http_code}", "-H", "X-User-ID: \(user)", "\(base)/db/users/\(user)/export"])
+        let peak = try memoryKiB(pid: pid, field: "VmHWM")
+        #expect(status == "200")
+
+        let size = try FileManager.default.attributesOfItem(atPath: output)[.size] as? Int ?? 0
+        let growth = peak - before
+        print("export: \(size / 1024) KiB sent; server RSS \(before) KiB before, peak \(peak) KiB (+\(growth) KiB)")
+        #expect(size > Self.messages * Self.contentBytes)
+        #expect(growth * 1024 < size / 4, "peak grew by \(growth) KiB for a \(size / 1024) KiB document")
+
+        // Complete and in order.
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output))) as? [String: Any])
+        let sessions = try #require(document["sessions"] as? [[String: Any]])
+        let messages = try #require(sessions.first?["messages"] as? [[String: Any]])
+        #expect(messages.count == Self.messages)
+        #expect(messages.compactMap { $0["seq"] as? Int } == Array(1...Self.messages))
+        #expect(messages.allSatisfy { ($0["content"] as? String)?.utf8.count == Self.contentBytes })
+
+        try await TestDatabase.withConnection { connection in try await connection.query("DELETE FROM users WHERE id = \(user)") }
+    }
+
+    /// Runs curl quietly and returns what it printed.
+    func curl(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = ["-s", "--max-time", "300"] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// A `VmRSS`/`VmHWM` figure of /proc/PID/status, in KiB.
+    func memoryKiB(pid: Int32, field: String) throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix(field + ":") })
+        return try #require(Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? ""))
+    }
+
+    /// A loopback port nothing listens on: bind port 0, read what the kernel chose, release it.
+    func freePort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        try withUnsafeMutablePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                guard bind(descriptor, raw, length) == 0, getsockname(descriptor, raw, &length) == 0 else {
+                    throw CocoaError(.fileNoSuchFile)
+                }
+            }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
