@@ -75,14 +75,22 @@ struct ContextEndpointTests {
             try await TestDatabase.withConnection { connection in
                 for index in 0..<7 {
                     let status = index == 6 ? "failed" : "completed"
+                    // Backdated finishes, with the history the store itself would have written.
                     try await connection.query(
                         """
-                        INSERT INTO research_requests (id, session_id, user_id, question, workflow_type, status, result, error,
-                                                       created_at, started_at, finished_at)
-                        VALUES (gen_random_uuid(), \(UUID(uuidString: session)!), \(user), \("question \(index)"), 'deep',
-                                \(status), CASE WHEN \(status) = 'completed' THEN jsonb_build_object('answer', \(index)) END,
-                                CASE WHEN \(status) = 'failed' THEN 'boom' END,
-                                timestamptz '2026-01-01' , timestamptz '2026-01-01', timestamptz '2026-01-01' + \(index) * interval '1 minute')
+                        WITH made AS (
+                            INSERT INTO research_requests (id, session_id, user_id, question, workflow_type, status, result, error,
+                                                           created_at, started_at, finished_at)
+                            VALUES (gen_random_uuid(), \(UUID(uuidString: session)!), \(user), \("question \(index)"), 'deep',
+                                    \(status), CASE WHEN \(status) = 'completed' THEN jsonb_build_object('answer', \(index)) END,
+                                    CASE WHEN \(status) = 'failed' THEN 'boom' END,
+                                    timestamptz '2026-01-01' , timestamptz '2026-01-01', timestamptz '2026-01-01' + \(index) * interval '1 minute')
+                            RETURNING id, status, created_at, finished_at
+                        )
+                        INSERT INTO research_status_history (research_id, status, at)
+                        SELECT id, 'pending', created_at FROM made
+                        UNION ALL SELECT id, 'running', created_at FROM made
+                        UNION ALL SELECT id, status, finished_at FROM made
                         """)
                 }
             }
