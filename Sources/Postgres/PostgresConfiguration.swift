@@ -1,4 +1,5 @@
 import CLibPQ
+import Foundation
 
 /// How to reach PostgreSQL: a libpq connection string plus a few defaults of our own.
 ///
@@ -51,6 +52,21 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
     /// The value of one parameter, if the string set it.
     public func value(of keyword: String) -> String? {
         parameters.first { $0.keyword == keyword }?.value
+    }
+
+    /// True when libpq will refuse to connect without TLS (`sslmode` require, verify-ca or
+    /// verify-full); the default `prefer` may silently fall back to plain text.
+    public var usesTLS: Bool {
+        ["require", "verify-ca", "verify-full"].contains(value(of: "sslmode") ?? ProcessInfo.processInfo.environment["PGSSLMODE"] ?? "prefer")
+    }
+
+    /// True when every host is a Unix socket or a loopback address (no network to cross).
+    public var isLocal: Bool {
+        let hosts = (value(of: "hostaddr") ?? value(of: "host") ?? ProcessInfo.processInfo.environment["PGHOST"] ?? "")
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        return hosts.allSatisfy { host in
+            host.isEmpty || host.hasPrefix("/") || host.hasPrefix("@") || host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        }
     }
 
     /// The keyword/value pairs given to `PQconnectdbParams`: the parsed ones plus our defaults.

@@ -40,9 +40,18 @@ extension ResearchStoreCommand {
                     "version": "\(ResearchStoreCommand.version)", "db.target": "\(connection)",
                     "db.url_source": "\(settings.databaseURLSource)",
                 ])
-            logger.warning(
-                "AUTH_MODE=none: callers are trusted by X-User-ID and X-User-Roles; for local development only",
-                metadata: ["http.host": "\(settings.http.host)"])
+            var http = settings.http
+            http.auth = try await authMode(settings)
+            if case .none = http.auth {
+                logger.warning(
+                    "AUTH_MODE=none: callers are trusted by X-User-ID and X-User-Roles; for local development only",
+                    metadata: ["http.host": "\(settings.http.host)"])
+            }
+            if !connection.usesTLS && !connection.isLocal {
+                logger.warning(
+                    "connecting to a non-local database without TLS: set sslmode=verify-full and sslrootcert in DATABASE_URL",
+                    metadata: ["db.target": "\(connection)"])
+            }
             let metrics = AppMetrics()
             var observed = connection
             observed.observer = { duration, error in metrics.recordQuery(duration, error: error) }
@@ -51,7 +60,7 @@ extension ResearchStoreCommand {
                 recordWait: { metrics.recordPoolWait($0) })
             try await refuseIfSchemaIsBehind(pool: pool, logger: logger)
             let app = buildApplication(
-                settings: settings.http, pool: pool, version: ResearchStoreCommand.version, logger: logger, metrics: metrics,
+                settings: http, pool: pool, version: ResearchStoreCommand.version, logger: logger, metrics: metrics,
                 sweepInterval: settings.expirySweepInterval)
             try await app.runService()
         }
@@ -110,7 +119,16 @@ extension ResearchStoreCommand {
             print("DB_POOL_MAX=\(settings.pool.maximumConnections) DB_POOL_MIN=\(settings.pool.minimumConnections)")
             print("LOG_LEVEL=\(settings.logLevel)")
             print("EXPIRY_SWEEP_INTERVAL_S=\(settings.expirySweepInterval.components.seconds)")
+            _ = try await authMode(settings)
             print("AUTH_MODE=\(settings.authMode)\(settings.allowsUnauthenticatedNetwork ? " (UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK=true)" : "")")
+            if settings.authMode == "jwt" {
+                let key = settings.jwtSecret != nil ? "JWT_SECRET=****" : settings.jwtPublicKeyPEM != nil ? "JWT_PUBLIC_KEY_FILE" : "JWT_JWKS_FILE"
+                print("  key: \(key) JWT_ISSUER=\(settings.jwtIssuer ?? "(not checked)") JWT_AUDIENCE=\(settings.jwtAudience ?? "(not checked)")")
+            }
+            print(
+                "RATE_LIMIT=\(settings.http.rateLimit.map { "\(Int($0.rate))/s burst \($0.burst)" } ?? "off") "
+                    + "MAX_CONCURRENT_REQUESTS=\(settings.http.maximumConcurrentRequests)")
+            print("TLS to the database: \(connection.usesTLS ? "yes" : "no")\(connection.isLocal ? " (local)" : "")")
             let logger = Logger(label: "research-store.check")
             let pool = PostgresPool(configuration: settings.pool, connection: connection, logger: logger)
             let healthy: Bool
@@ -134,6 +152,16 @@ func loadSettings() throws -> Settings {
         return try Settings.load()
     } catch let invalid as Settings.Invalid {
         FileHandle.standardError.write(Data((invalid.description + "\n").utf8))
+        throw ExitCode(78)
+    }
+}
+
+/// The configured identification, or the key problem and exit code 78.
+func authMode(_ settings: Settings) async throws -> AuthMode {
+    do {
+        return try await settings.makeAuthMode()
+    } catch {
+        FileHandle.standardError.write(Data((error.description + "\n").utf8))
         throw ExitCode(78)
     }
 }

@@ -16,8 +16,14 @@ struct Settings {
     var logLevel: Logger.Level = .info
     /// How often expired cache entries and idempotency records are deleted.
     var expirySweepInterval: Duration = .seconds(60)
-    /// `none` is the only mode of this build: callers are named by `X-User-ID`.
-    var authMode = "none"
+    /// `jwt` (the default) or `none` (local development: callers are named by `X-User-ID`).
+    var authMode = "jwt"
+    /// The key material of jwt mode, read at start-up: exactly one of these.
+    var jwtSecret: String?
+    var jwtPublicKeyPEM: String?
+    var jwtJWKS: String?
+    var jwtIssuer: String?
+    var jwtAudience: String?
     /// `AUTH_MODE=none` beyond loopback, explicitly allowed.
     var allowsUnauthenticatedNetwork = false
 
@@ -45,7 +51,20 @@ struct Settings {
         settings.usePreparedStatements = reader.boolean("DB_PREPARED_STATEMENTS", default: false)
         settings.logLevel = reader.logLevel("LOG_LEVEL", default: .info)
         settings.expirySweepInterval = .seconds(reader.integer("EXPIRY_SWEEP_INTERVAL_S", default: 60, in: 1...86_400))
-        settings.authMode = reader.string("AUTH_MODE", default: "none")
+        settings.authMode = reader.string("AUTH_MODE", default: "jwt")
+        settings.jwtSecret = reader.optional("JWT_SECRET")
+        settings.jwtPublicKeyPEM = reader.file("JWT_PUBLIC_KEY_FILE")
+        settings.jwtJWKS = reader.file("JWT_JWKS_FILE")
+        settings.jwtIssuer = reader.optional("JWT_ISSUER")
+        settings.jwtAudience = reader.optional("JWT_AUDIENCE")
+        let rate = reader.integer("RATE_LIMIT_RPS", default: 50, in: 0...1_000_000)
+        let burst = reader.integer("RATE_LIMIT_BURST", default: 100, in: 1...1_000_000)
+        settings.http.rateLimit = rate == 0 ? nil : (Double(rate), burst)
+        settings.http.maximumConcurrentRequests = reader.integer("MAX_CONCURRENT_REQUESTS", default: 512, in: 1...100_000)
+        settings.http.maximumURLBytes = reader.integer("MAX_URL_BYTES", default: 8192, in: 256...1_048_576)
+        settings.http.maximumHeaderBytes = reader.integer("MAX_HEADER_BYTES", default: 32_768, in: 1024...1_048_576)
+        settings.http.idleTimeout = .seconds(reader.integer("HTTP_IDLE_TIMEOUT_S", default: 30, in: 1...3600))
+        settings.http.bodyReadTimeout = .seconds(reader.integer("BODY_READ_TIMEOUT_S", default: 30, in: 1...3600))
         settings.allowsUnauthenticatedNetwork = reader.boolean("UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK", default: false)
         switch settings.authMode {
         case "none":
@@ -55,7 +74,7 @@ struct Settings {
                         + "listen on 127.0.0.1, or set UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK=true if something in front authenticates")
             }
         case "jwt":
-            reader.problems.append("AUTH_MODE=jwt is not available in this build yet; use AUTH_MODE=none on loopback")
+            break  // the key is checked by authMode(), which needs to load it
         default:
             reader.problems.append("AUTH_MODE=\(settings.authMode) is not one of none, jwt")
         }
@@ -69,6 +88,18 @@ struct Settings {
         }
         if !reader.problems.isEmpty { throw Invalid(problems: reader.problems) }
         return settings
+    }
+
+    /// The HTTP layer's identification: for jwt, the verifier built from the configured key.
+    func makeAuthMode() async throws(Invalid) -> AuthMode {
+        guard authMode == "jwt" else { return .none }
+        do {
+            return .jwt(
+                try await TokenVerifier.make(
+                    secret: jwtSecret, publicKeyPEM: jwtPublicKeyPEM, jwksJSON: jwtJWKS, issuer: jwtIssuer, audience: jwtAudience))
+        } catch {
+            throw Invalid(problems: [error.description])
+        }
     }
 
     /// True for 127.0.0.0/8, ::1 and localhost.
@@ -92,6 +123,21 @@ struct EnvironmentReader {
 
     func string(_ name: String, default value: String) -> String {
         environment[name].flatMap { $0.isEmpty ? nil : $0 } ?? value
+    }
+
+    /// The value when set and not empty.
+    func optional(_ name: String) -> String? {
+        environment[name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The contents of the file the variable names, when set; an unreadable file is a problem.
+    mutating func file(_ name: String) -> String? {
+        guard let path = optional(name) else { return nil }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            problems.append("\(name)=\(path) cannot be read")
+            return nil
+        }
+        return text
     }
 
     mutating func integer(_ name: String, default value: Int, in range: ClosedRange<Int>) -> Int {

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import ResearchStore
 
 /// The per-request context: Hummingbird's core plus the request id every response and log
 /// line carries.
@@ -7,6 +8,8 @@ public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The client's `X-Request-ID` when sane, else a new one; set by `RequestIDMiddleware`.
     public var requestID: String = ""
+    /// Who is calling, set by `AuthMiddleware` on every route that is not public.
+    public var caller: Caller?
 
     public init(source: Source) {
         coreContext = .init(source: source)
@@ -14,6 +17,12 @@ public struct AppRequestContext: RequestContext {
 
     /// Bodies are read with explicit per-route limits (see `BodyLimits`); this is the ceiling.
     public var maxUploadSize: Int { BodyLimits.batch }
+
+    /// The authenticated caller; only public routes run without one.
+    func requireCaller() throws -> Caller {
+        guard let caller else { throw ServiceError(.unauthorized, "no credentials") }
+        return caller
+    }
 }
 
 /// Request body limits from the contract.
@@ -22,4 +31,7 @@ public enum BodyLimits {
     public static let batch = 8 * 1024 * 1024
     /// `PUT /db/cache/{key}`: a value may be 1 MiB, so its envelope may be larger.
     public static let cache = 2 * 1024 * 1024
+
+    /// How long a request body may take to arrive; set per request by `LimitsMiddleware`.
+    @TaskLocal static var readTimeout: Duration = .seconds(30)
 }

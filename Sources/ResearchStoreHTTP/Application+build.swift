@@ -4,10 +4,23 @@ import PostgresPool
 import ResearchStore
 import ServiceLifecycle
 
-/// Where the HTTP server listens.
+/// Where the HTTP server listens, how callers are identified, and the limits that protect it.
 public struct HTTPSettings: Sendable {
     public var host: String
     public var port: Int
+    public var auth: AuthMode = .none
+    /// Requests per second per caller, and the burst above it; nil: no rate limit.
+    public var rateLimit: (rate: Double, burst: Int)?
+    /// Requests in flight before new ones are answered `503`.
+    public var maximumConcurrentRequests = 512
+    public var maximumURLBytes = 8 * 1024
+    /// Request headers, all together.
+    public var maximumHeaderBytes = 32 * 1024
+    /// A connection with no request in progress (or whose request head trickles in) is closed after this.
+    public var idleTimeout: Duration = .seconds(30)
+    /// A request body must arrive within this (`408` otherwise).
+    public var bodyReadTimeout: Duration = .seconds(30)
+
     public init(host: String = "127.0.0.1", port: Int = 8080) {
         self.host = host
         self.port = port
@@ -15,11 +28,21 @@ public struct HTTPSettings: Sendable {
 }
 
 /// Builds the router: the middleware every request passes, then each controller's routes.
-public func buildRouter(health: HealthService, pool: PostgresPool, metrics: AppMetrics = AppMetrics()) -> Router<AppRequestContext> {
+public func buildRouter(
+    health: HealthService, pool: PostgresPool, metrics: AppMetrics = AppMetrics(), settings: HTTPSettings = HTTPSettings()
+) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: ProblemMiddleware())
+    router.add(
+        middleware: LimitsMiddleware(
+            maximumConcurrent: settings.maximumConcurrentRequests, maximumURLBytes: settings.maximumURLBytes,
+            bodyReadTimeout: settings.bodyReadTimeout))
+    router.add(middleware: AuthMiddleware(mode: settings.auth))
+    if let rateLimit = settings.rateLimit {
+        router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(rate: rateLimit.rate, burst: rateLimit.burst)))
+    }
     HealthController(health: health).register(with: router)
     MetricsController(metrics: metrics, health: health).register(with: router)
     OpenAPIController().register(with: router)
@@ -48,7 +71,13 @@ public func buildApplication(
     let shutdown = ShutdownState()
     let health = HealthService(pool: pool, shutdown: shutdown, version: version)
     return Application(
-        router: buildRouter(health: health, pool: pool, metrics: metrics),
+        router: buildRouter(health: health, pool: pool, metrics: metrics, settings: settings),
+        server: .http1(
+            configuration: .init(
+                idleTimeout: .nanoseconds(Int64(settings.idleTimeout.components.seconds) * 1_000_000_000),
+                httpDecoderConfiguration: .init(
+                    maxHeaderFieldSize: settings.maximumHeaderBytes, maxHeaderListSize: settings.maximumHeaderBytes,
+                    maxHeaderFieldCount: 200))),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "research-store"),
         services: [pool, ShutdownWatcher(shutdown: shutdown), ExpirySweeper(pool: pool, interval: sweepInterval, logger: logger)],
         logger: logger)

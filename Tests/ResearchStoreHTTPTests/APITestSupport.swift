@@ -10,17 +10,20 @@ import Testing
 
 /// Runs `body` against the real server — listening on a free loopback port, spoken to over
 /// HTTP/1.1 — with the whole application on the real, migrated test database.
-func withAPI(metrics: AppMetrics = AppMetrics(), _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+func withAPI(
+    metrics: AppMetrics = AppMetrics(), settings: HTTPSettings = HTTPSettings(port: 0), databaseURL: String? = nil,
+    _ body: @Sendable (any TestClientProtocol) async throws -> Void
+) async throws {
     var configuration = PostgresPoolConfiguration()
     configuration.maximumConnections = 8
     configuration.shutdownGracePeriod = .seconds(1)
-    var connection = try PostgresConfiguration(connectionString: try TestDatabase.url())
+    var connection = try PostgresConfiguration(connectionString: try databaseURL ?? TestDatabase.url())
     connection.observer = { duration, error in metrics.recordQuery(duration, error: error) }
     let pool = PostgresPool(
         configuration: configuration, connection: connection, logger: TestDatabase.logger,
         recordWait: { metrics.recordPoolWait($0) })
     let app = buildApplication(
-        settings: HTTPSettings(port: 0), pool: pool, version: "test", logger: TestDatabase.logger, metrics: metrics)
+        settings: settings, pool: pool, version: "test", logger: TestDatabase.logger, metrics: metrics)
     try await app.test(.live, body)
 }
 

@@ -184,6 +184,64 @@ struct AdminEndpointTests {
     }
 }
 
+@Suite("Audit of deletions and admin reads")
+struct AuditEntriesTests {
+    func entries(target: String) async throws -> [(action: String, actor: String, details: String)] {
+        try await TestDatabase.withConnection { connection in
+            try await connection.query(
+                "SELECT action, actor_user_id, details::text FROM audit_log WHERE target_id = \(target) ORDER BY id"
+            ).map { try $0.decode((String, String, String).self) }
+        }
+    }
+
+    @Test("an admin's read of another user's data is recorded before it is answered; the owner's own reads are not")
+    func adminReads() async throws {
+        let owner = uniqueUser("owner")
+        let admin = uniqueUser("admin")
+        try await withAPI { client in
+            let session = try await createSession(client, user: owner)
+            let message = try await storeMessage(client, user: owner, session: session)
+            let research = try await createResearch(client, user: owner, session: session)
+            for path in ["/db/sessions/\(session)", "/db/messages/\(message)", "/db/research/\(research)", "/db/users/\(owner)"] {
+                #expect(try await client.call(.get, path, as: owner).status == .ok)
+            }
+            #expect(try await entries(target: session).isEmpty)
+            for path in [
+                "/db/sessions/\(session)", "/db/sessions/\(session)/messages", "/db/context/\(session)", "/db/analytics/sessions/\(session)",
+            ] {
+                #expect(try await client.call(.get, path, as: admin, admin: true).status == .ok)
+            }
+            let sessionReads = try await entries(target: session)
+            #expect(sessionReads.count == 4)
+            #expect(sessionReads.allSatisfy { $0.action == "admin.read" && $0.actor == admin && $0.details.contains(owner) })
+            #expect(try await client.call(.get, "/db/messages/\(message)", as: admin, admin: true).status == .ok)
+            #expect(try await client.call(.get, "/db/research/\(research)", as: admin, admin: true).status == .ok)
+            #expect(try await client.call(.get, "/db/users/\(owner)/export", as: admin, admin: true).status == .ok)
+            #expect(try await client.call(.get, "/db/sessions?user_id=\(owner)", as: admin, admin: true).status == .ok)
+            #expect(try await entries(target: message).map(\.action) == ["admin.read"])
+            #expect(try await entries(target: research).map(\.action) == ["admin.read"])
+            #expect(try await entries(target: owner).count == 2)  // the export's user record and the filtered list
+        }
+    }
+
+    @Test("deleting a session is recorded with its owner and message count, in the same transaction")
+    func sessionDeletion() async throws {
+        let owner = uniqueUser("owner")
+        try await withAPI { client in
+            let session = try await createSession(client, user: owner)
+            _ = try await storeMessage(client, user: owner, session: session, content: "private words")
+            _ = try await storeMessage(client, user: owner, session: session)
+            #expect(try await client.call(.delete, "/db/sessions/\(session)", as: uniqueUser("other")).status == .notFound)
+            #expect(try await entries(target: session).isEmpty)
+            #expect(try await client.call(.delete, "/db/sessions/\(session)", as: owner).status == .noContent)
+            let recorded = try await entries(target: session)
+            #expect(recorded.map(\.action) == ["session.delete"])
+            #expect(recorded.first?.actor == owner)
+            #expect(recorded.first?.details.contains("\"messages\": 2") == true && recorded.first?.details.contains("private") == false)
+        }
+    }
+}
+
 @Suite("Admin statistics plans")
 struct AdminStatisticsPlanTests {
     /// The nodes of an `EXPLAIN (FORMAT JSON)` plan, flattened.

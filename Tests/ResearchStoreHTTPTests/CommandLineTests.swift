@@ -44,7 +44,7 @@ struct CommandLineTests {
     func check() throws {
         let url = try TestDatabase.url()
         let password = try #require(URLComponents(string: url)?.password)
-        let output = try run(["check"], environment: ["DATABASE_URL": url, "DB_POOL_MAX": "3"])
+        let output = try run(["check"], environment: ["DATABASE_URL": url, "DB_POOL_MAX": "3", "AUTH_MODE": "none"])
         #expect(output.status == 0, "\(output.text)")
         #expect(output.text.contains("DB_POOL_MAX=3"))
         #expect(output.text.contains("database: reachable"))
@@ -59,18 +59,76 @@ struct CommandLineTests {
         #expect(!output.text.contains("Hidden-Pw"))
     }
 
-    @Test("AUTH_MODE=none refuses a non-loopback HOST unless explicitly allowed; jwt is refused for now")
+    @Test("AUTH_MODE=none refuses a non-loopback HOST unless explicitly allowed")
     func authModeGuard() throws {
         let url = try TestDatabase.url()
-        let exposed = try run(["check"], environment: ["DATABASE_URL": url, "HOST": "0.0.0.0"])
+        let exposed = try run(["check"], environment: ["DATABASE_URL": url, "HOST": "0.0.0.0", "AUTH_MODE": "none"])
         #expect(exposed.status == 78)
         #expect(exposed.text.contains("HOST=0.0.0.0") && exposed.text.contains("UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK"))
         let allowed = try run(
-            ["check"], environment: ["DATABASE_URL": url, "HOST": "0.0.0.0", "UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK": "true"])
+            ["check"],
+            environment: ["DATABASE_URL": url, "HOST": "0.0.0.0", "AUTH_MODE": "none", "UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK": "true"])
         #expect(allowed.status == 0, "\(allowed.text)")
         #expect(allowed.text.contains("AUTH_MODE=none"))
-        let jwt = try run(["check"], environment: ["DATABASE_URL": url, "AUTH_MODE": "jwt"])
-        #expect(jwt.status == 78)
-        #expect(jwt.text.contains("AUTH_MODE=jwt"))
+    }
+
+    @Test("jwt is the default and start-up fails clearly without a key, with a short secret or a weak public key")
+    func jwtKeys() throws {
+        let url = try TestDatabase.url()
+        let missing = try run(["check"], environment: ["DATABASE_URL": url])
+        #expect(missing.status == 78)
+        #expect(missing.text.contains("JWT_SECRET") && missing.text.contains("JWT_PUBLIC_KEY_FILE"), "\(missing.text)")
+        let short = try run(["check"], environment: ["DATABASE_URL": url, "JWT_SECRET": "short-Secret-123"])
+        #expect(short.status == 78)
+        #expect(short.text.contains("at least 32") && !short.text.contains("short-Secret-123"), "\(short.text)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", directory + "/weak.pem"])
+        try openssl(["pkey", "-in", directory + "/weak.pem", "-pubout", "-out", directory + "/weak.pub"])
+        let weak = try run(["check"], environment: ["DATABASE_URL": url, "JWT_PUBLIC_KEY_FILE": directory + "/weak.pub"])
+        #expect(weak.status == 78)
+        #expect(weak.text.contains("2048"), "\(weak.text)")
+        let unreadable = try run(["check"], environment: ["DATABASE_URL": url, "JWT_PUBLIC_KEY_FILE": directory + "/none.pub"])
+        #expect(unreadable.status == 78 && unreadable.text.contains("cannot be read"))
+        let secret = String(repeating: "s", count: 40)
+        let good = try run(["check"], environment: ["DATABASE_URL": url, "JWT_SECRET": secret, "HOST": "0.0.0.0"])
+        #expect(good.status == 0, "\(good.text)")
+        #expect(good.text.contains("AUTH_MODE=jwt") && good.text.contains("JWT_SECRET=****") && !good.text.contains(secret))
+    }
+
+    @Test("serve warns once at start-up when it reaches a non-local database without TLS")
+    func plainTextWarning() async throws {
+        let root = try TestDatabase.repositoryRoot()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: root + "/.build/debug/research-store")
+        process.arguments = ["serve"]
+        process.environment = [
+            "PATH": "/usr/bin:/bin", "AUTH_MODE": "none", "PORT": String(try ExportMemoryTests().freePort()), "LOG_LEVEL": "warning",
+            // TEST-NET-1: never routed, so the server starts and answers 503 meanwhile.
+            "DATABASE_URL": "postgresql://u:p@192.0.2.1:5432/db?sslmode=prefer&connect_timeout=1",
+        ]
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        try await Task.sleep(for: .seconds(3))
+        process.terminate()
+        process.waitUntilExit()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let warnings = text.split(separator: "\n").filter { $0.contains("without TLS") }
+        #expect(warnings.count == 1, "\(text)")
+        #expect(warnings.first?.contains("sslmode=verify-full") == true)
+    }
+
+    func openssl(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
     }
 }

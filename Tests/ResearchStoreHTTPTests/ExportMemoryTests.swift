@@ -35,7 +35,7 @@ struct ExportMemoryTests {
         server.executableURL = URL(fileURLWithPath: root + "/.build/debug/research-store")
         server.arguments = ["serve"]
         server.environment = [
-            "PATH": "/usr/bin:/bin", "DATABASE_URL": try TestDatabase.url(), "PORT": String(port), "LOG_LEVEL": "warning",
+            "PATH": "/usr/bin:/bin", "DATABASE_URL": try TestDatabase.url(), "PORT": String(port), "LOG_LEVEL": "warning", "AUTH_MODE": "none",
         ]
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice

@@ -66,7 +66,10 @@ public struct AnalyticsService: Sendable {
 
     /// `GET /db/analytics/sessions/{id}`.
     public func session(caller: Caller, id: String) async throws -> SessionAnalytics {
-        try await lookUp("session", id: id, table: "sessions") { try await store.sessionFigures(sessionID: $0, caller: caller) }
+        let figures = try await lookUp("session", id: id, table: "sessions") { try await store.sessionFigures(sessionID: $0, caller: caller) }
+        try await AdminReadAudit(pool: store.pool).record(
+            caller, targetType: "session", targetID: figures.sessionID.lowercased, session: figures.sessionID)
+        return figures
     }
 
     /// One event's fields.

@@ -34,6 +34,8 @@ public struct FeedbackService: Sendable {
 
     /// `GET /db/feedback/{id}`.
     public func get(caller: Caller, id: String) async throws -> Feedback {
-        try await lookUp("feedback", id: id, table: "feedback") { try await store.find(id: $0, caller: caller) }
+        let feedback = try await lookUp("feedback", id: id, table: "feedback") { try await store.find(id: $0, caller: caller) }
+        try await AdminReadAudit(pool: store.pool).record(caller, targetType: "feedback", targetID: feedback.id.lowercased, owner: feedback.userID)
+        return feedback
     }
 }

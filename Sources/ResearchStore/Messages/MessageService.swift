@@ -35,7 +35,10 @@ public struct MessageService: Sendable {
 
     /// `GET /db/messages/{id}`.
     public func get(caller: Caller, id: String) async throws -> Message {
-        try await lookUp("message", id: id, table: "messages") { try await store.find(id: $0, caller: caller) }
+        let message = try await lookUp("message", id: id, table: "messages") { try await store.find(id: $0, caller: caller) }
+        try await AdminReadAudit(pool: store.pool).record(
+            caller, targetType: "message", targetID: message.id.lowercased, session: message.sessionID)
+        return message
     }
 
     /// `GET /db/sessions/{id}/messages?limit=&cursor=&order=asc|desc`.
@@ -51,6 +54,8 @@ public struct MessageService: Sendable {
                 sessionID: $0, caller: caller, ascending: order == "asc", afterSeq: cursor.map { Int($0.position) },
                 limit: limit + 1)
         }
+        try await AdminReadAudit(pool: store.pool).record(
+            caller, targetType: "session", targetID: sessionID.lowercased(), session: UUID(uuidString: sessionID))
         return Page(items: messages, limit: limit) { Cursor(kind: kind, position: Int64($0.seq)) }
     }
 

@@ -4,9 +4,11 @@ import PostgresPool
 /// Sessions: one conversation of one user. Validates input, scopes every query to the caller.
 public struct SessionService: Sendable {
     let store: SessionStore
+    let audit: AdminReadAudit
 
     public init(pool: PostgresPool) {
         store = SessionStore(pool: pool)
+        audit = AdminReadAudit(pool: pool)
     }
 
     static let titleLength = 1...200
@@ -31,7 +33,9 @@ public struct SessionService: Sendable {
 
     /// `GET /db/sessions/{id}`.
     public func get(caller: Caller, id: String) async throws -> Session {
-        try await lookUp("session", id: id, table: "sessions") { try await store.find(id: $0, caller: caller) }
+        let session = try await lookUp("session", id: id, table: "sessions") { try await store.find(id: $0, caller: caller) }
+        try await audit.record(caller, targetType: "session", targetID: session.id.lowercased, owner: session.userID)
+        return session
     }
 
     /// `PATCH /db/sessions/{id}`: `{"title"?, "status"?, "metadata"?}`; metadata is replaced whole.
@@ -65,6 +69,7 @@ public struct SessionService: Sendable {
             throw ServiceError(.forbidden, "only an admin may list another user's sessions")
         }
         let owner = caller.isAdmin ? userID : caller.userID
+        if let owner { try await audit.record(caller, targetType: "user", targetID: owner, owner: owner) }
         let sessions = try await database(table: "sessions") {
             try await store.list(userID: owner, status: status, after: cursor, limit: limit + 1)
         }

@@ -49,10 +49,21 @@ struct SessionStore: Sendable {
     }
 
     /// Deletes the session; its messages, research requests and events go with it (cascades).
+    /// The audit entry (who deleted whose session, and how many messages) commits with it.
     func delete(id: UUID, caller: Caller) async throws -> Bool {
-        let rows = try await pool.query(
-            "DELETE FROM sessions WHERE id = \(id) AND (\(caller.isAdmin) OR user_id = \(caller.userID))")
-        return rows.affectedRows == 1
+        try await pool.withTransaction { connection in
+            let rows = try await connection.query(
+                """
+                DELETE FROM sessions WHERE id = \(id) AND (\(caller.isAdmin) OR user_id = \(caller.userID))
+                RETURNING user_id, message_count
+                """)
+            guard let row = rows.first else { return false }
+            let (owner, messages) = try row.decode((String, Int).self)
+            try await AuditStore.record(
+                on: connection, actor: caller, action: "session.delete", targetType: "session", targetID: id.lowercased,
+                details: .object([("owner", .string(owner)), ("messages", .number(String(messages)))]))
+            return true
+        }
     }
 
     /// Most recently updated first, ties by id; `after` is the last item of the previous page.

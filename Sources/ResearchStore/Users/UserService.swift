@@ -17,6 +17,7 @@ public struct UserService: Sendable {
         try checkAccess(caller, to: id)
         let user = try await database(table: "users") { try await store.find(id: id) }
         guard let user else { throw ServiceError.notFound("user") }
+        try await AdminReadAudit(pool: pool).record(caller, targetType: "user", targetID: id, owner: id)
         return user
     }
 

@@ -14,19 +14,19 @@ struct AdminController {
     }
 
     @Sendable func feedback(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
-        JSONResponse(body: try await statistics.feedback(caller: try Identity.caller(of: request), query: request.queryValues).json)
+        JSONResponse(body: try await statistics.feedback(caller: try context.requireCaller(), query: request.queryValues).json)
     }
 
     @Sendable func telemetry(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
-        JSONResponse(body: try await statistics.telemetry(caller: try Identity.caller(of: request), query: request.queryValues).json)
+        JSONResponse(body: try await statistics.telemetry(caller: try context.requireCaller(), query: request.queryValues).json)
     }
 
     @Sendable func llm(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
-        JSONResponse(body: try await statistics.llm(caller: try Identity.caller(of: request), query: request.queryValues).json)
+        JSONResponse(body: try await statistics.llm(caller: try context.requireCaller(), query: request.queryValues).json)
     }
 
     @Sendable func auditTrail(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
-        let page = try await audit.list(caller: try Identity.caller(of: request), query: request.queryValues)
+        let page = try await audit.list(caller: try context.requireCaller(), query: request.queryValues)
         return JSONResponse(body: .page(page) { $0.json })
     }
 }

@@ -15,7 +15,7 @@ struct AnalyticsController {
     }
 
     @Sendable func log(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await idempotent.run(request, route: "/db/analytics/log") { caller, body in
+        try await idempotent.run(request, context: context, route: "/db/analytics/log") { caller, body in
             let accepted = try await analytics.log(caller: caller, body: body)
             metrics.recordIngested(accepted, table: "analytics_events")
             return JSONResponse(status: .accepted, body: .object([("accepted", .integer(accepted))]))
@@ -23,7 +23,7 @@ struct AnalyticsController {
     }
 
     @Sendable func logBatch(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await idempotent.run(request, route: "/db/analytics/batch", limit: BodyLimits.batch) { caller, body in
+        try await idempotent.run(request, context: context, route: "/db/analytics/batch", limit: BodyLimits.batch) { caller, body in
             let accepted = try await analytics.logBatch(caller: caller, body: body)
             metrics.recordIngested(accepted, table: "analytics_events")
             return JSONResponse(status: .accepted, body: .object([("accepted", .integer(accepted))]))
@@ -31,10 +31,10 @@ struct AnalyticsController {
     }
 
     @Sendable func summary(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
-        JSONResponse(body: try await analytics.summary(caller: try Identity.caller(of: request), query: request.queryValues).json)
+        JSONResponse(body: try await analytics.summary(caller: try context.requireCaller(), query: request.queryValues).json)
     }
 
     @Sendable func session(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
-        JSONResponse(body: try await analytics.session(caller: try Identity.caller(of: request), id: context.parameters.get("id") ?? "").json)
+        JSONResponse(body: try await analytics.session(caller: try context.requireCaller(), id: context.parameters.get("id") ?? "").json)
     }
 }

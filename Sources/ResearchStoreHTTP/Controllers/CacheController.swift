@@ -17,20 +17,18 @@ struct CacheController {
     }
 
     @Sendable func put(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
-        let caller = try Identity.caller(of: request)
+        let caller = try context.requireCaller()
         let body = try await JSONRequest.object(request, limit: BodyLimits.cache)
         let (key, expiresAt) = try await cache.put(caller: caller, key: key(context), body: body)
         return JSONResponse(body: .object([("key", .string(key)), ("expires_at", .timestamp(expiresAt))]))
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
-        _ = try Identity.caller(of: request)
         let entry = try await cache.get(key: key(context))
         return JSONResponse(body: .object([("value", entry.value), ("expires_at", .timestamp(entry.expiresAt))]))
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
-        _ = try Identity.caller(of: request)
         try await cache.delete(key: key(context))
         return Response(status: .noContent)
     }

@@ -15,25 +15,23 @@ struct DomainSetsController {
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await idempotent.run(request, route: "/db/domain-sets") { caller, body in
+        try await idempotent.run(request, context: context, route: "/db/domain-sets") { caller, body in
             let created = try await domainSets.create(caller: caller, body: body)
             return JSONResponse(status: .created, headers: [.location: "/db/domain-sets/\(created.name)"], body: created.json)
         }
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
-        _ = try Identity.caller(of: request)
         return JSONResponse(body: .page(try await domainSets.list(query: request.queryValues)) { $0.json })
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
-        _ = try Identity.caller(of: request)
         return JSONResponse(body: try await domainSets.get(name: context.parameters.get("name") ?? "").json)
     }
 
     /// `201` with `Location` when the set was created, `200` when it was replaced.
     @Sendable func replace(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
-        let caller = try Identity.caller(of: request)
+        let caller = try context.requireCaller()
         let body = try await JSONRequest.object(request)
         let (set, created) = try await domainSets.replace(caller: caller, name: context.parameters.get("name") ?? "", body: body)
         guard created else { return JSONResponse(body: set.json) }
@@ -41,7 +39,7 @@ struct DomainSetsController {
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await domainSets.delete(caller: try Identity.caller(of: request), name: context.parameters.get("name") ?? "")
+        try await domainSets.delete(caller: try context.requireCaller(), name: context.parameters.get("name") ?? "")
         return Response(status: .noContent)
     }
 }

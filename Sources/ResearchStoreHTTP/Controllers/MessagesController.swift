@@ -17,7 +17,7 @@ struct MessagesController {
     }
 
     @Sendable func store(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await idempotent.run(request, route: "/db/messages/store") { caller, body in
+        try await idempotent.run(request, context: context, route: "/db/messages/store") { caller, body in
             let message = try await messages.store(caller: caller, body: body)
             metrics.recordIngested(1, table: "messages")
             return JSONResponse(
@@ -26,7 +26,7 @@ struct MessagesController {
     }
 
     @Sendable func storeBatch(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await idempotent.run(request, route: "/db/messages/batch", limit: BodyLimits.batch) { caller, body in
+        try await idempotent.run(request, context: context, route: "/db/messages/batch", limit: BodyLimits.batch) { caller, body in
             let stored = try await messages.storeBatch(caller: caller, body: body)
             metrics.recordIngested(stored.count, table: "messages")
             let session = stored.first?.sessionID.lowercased ?? ""
@@ -37,18 +37,18 @@ struct MessagesController {
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
-        JSONResponse(body: try await messages.get(caller: try Identity.caller(of: request), id: context.parameters.get("id") ?? "").json)
+        JSONResponse(body: try await messages.get(caller: try context.requireCaller(), id: context.parameters.get("id") ?? "").json)
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
         let page = try await messages.list(
-            caller: try Identity.caller(of: request), sessionID: context.parameters.get("id") ?? "", query: request.queryValues)
+            caller: try context.requireCaller(), sessionID: context.parameters.get("id") ?? "", query: request.queryValues)
         return JSONResponse(body: .page(page) { $0.json })
     }
 
     @Sendable func contextWindow(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
         let window = try await self.context.context(
-            caller: try Identity.caller(of: request), sessionID: context.parameters.get("session_id") ?? "",
+            caller: try context.requireCaller(), sessionID: context.parameters.get("session_id") ?? "",
             query: request.queryValues)
         return JSONResponse(body: window.json)
     }

@@ -14,7 +14,7 @@ struct ResearchController {
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await idempotent.run(request, route: "/db/research/create") { caller, body in
+        try await idempotent.run(request, context: context, route: "/db/research/create") { caller, body in
             let created = try await research.create(caller: caller, body: body)
             return JSONResponse(
                 status: .created, headers: [.location: "/db/research/\(created.id.lowercased)"], body: created.json)
@@ -22,17 +22,17 @@ struct ResearchController {
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
-        JSONResponse(body: try await research.get(caller: try Identity.caller(of: request), id: context.parameters.get("id") ?? "").json)
+        JSONResponse(body: try await research.get(caller: try context.requireCaller(), id: context.parameters.get("id") ?? "").json)
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
         let body = try await JSONRequest.object(request)
-        let updated = try await research.update(caller: try Identity.caller(of: request), id: context.parameters.get("id") ?? "", body: body)
+        let updated = try await research.update(caller: try context.requireCaller(), id: context.parameters.get("id") ?? "", body: body)
         return JSONResponse(body: updated.json)
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
-        let page = try await research.list(caller: try Identity.caller(of: request), query: request.queryValues)
+        let page = try await research.list(caller: try context.requireCaller(), query: request.queryValues)
         return JSONResponse(body: .page(page) { $0.json })
     }
 }

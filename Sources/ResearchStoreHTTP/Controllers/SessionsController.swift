@@ -15,7 +15,7 @@ struct SessionsController {
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await idempotent.run(request, route: "/db/sessions/create") { caller, body in
+        try await idempotent.run(request, context: context, route: "/db/sessions/create") { caller, body in
             let session = try await sessions.create(caller: caller, body: body)
             return JSONResponse(
                 status: .created, headers: [.location: "/db/sessions/\(session.id.lowercased)"], body: session.json)
@@ -24,22 +24,22 @@ struct SessionsController {
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
         let id = context.parameters.get("id") ?? ""
-        return JSONResponse(body: try await sessions.get(caller: try Identity.caller(of: request), id: id).json)
+        return JSONResponse(body: try await sessions.get(caller: try context.requireCaller(), id: id).json)
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
         let id = context.parameters.get("id") ?? ""
         let body = try await JSONRequest.object(request)
-        return JSONResponse(body: try await sessions.update(caller: try Identity.caller(of: request), id: id, body: body).json)
+        return JSONResponse(body: try await sessions.update(caller: try context.requireCaller(), id: id, body: body).json)
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await sessions.delete(caller: try Identity.caller(of: request), id: context.parameters.get("id") ?? "")
+        try await sessions.delete(caller: try context.requireCaller(), id: context.parameters.get("id") ?? "")
         return Response(status: .noContent)
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
-        let page = try await sessions.list(caller: try Identity.caller(of: request), query: request.queryValues)
+        let page = try await sessions.list(caller: try context.requireCaller(), query: request.queryValues)
         return JSONResponse(body: .page(page) { $0.json })
     }
 }

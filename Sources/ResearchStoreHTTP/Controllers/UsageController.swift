@@ -13,7 +13,7 @@ struct UsageController {
     }
 
     @Sendable func record(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await idempotent.run(request, route: "/db/llm-usage") { caller, body in
+        try await idempotent.run(request, context: context, route: "/db/llm-usage") { caller, body in
             let recorded = try await usage.record(caller: caller, body: body)
             metrics.recordIngested(1, table: "llm_usage")
             return JSONResponse(status: .created, headers: [.location: "/db/llm-usage/\(recorded.id.lowercased)"], body: recorded.json)
@@ -21,6 +21,6 @@ struct UsageController {
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
-        JSONResponse(body: try await usage.get(caller: try Identity.caller(of: request), id: context.parameters.get("id") ?? "").json)
+        JSONResponse(body: try await usage.get(caller: try context.requireCaller(), id: context.parameters.get("id") ?? "").json)
     }
 }

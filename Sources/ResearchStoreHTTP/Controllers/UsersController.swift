@@ -13,14 +13,14 @@ struct UsersController {
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
-        JSONResponse(body: try await users.get(caller: try Identity.caller(of: request), id: context.parameters.get("id") ?? "").json)
+        JSONResponse(body: try await users.get(caller: try context.requireCaller(), id: context.parameters.get("id") ?? "").json)
     }
 
     /// Streams the document while it is read. Once the `200` is sent a failure can only cut the
     /// body short: the connection is closed, so a client never mistakes a partial export for a
     /// whole one (the document would not parse).
     @Sendable func export(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let export = try await users.export(caller: try Identity.caller(of: request), id: context.parameters.get("id") ?? "")
+        let export = try await users.export(caller: try context.requireCaller(), id: context.parameters.get("id") ?? "")
         let body = ResponseBody { writer in
             var encoder = ExportJSONEncoder()
             try await export.write { part in
@@ -39,7 +39,7 @@ struct UsersController {
     }
 
     @Sendable func erase(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await users.erase(caller: try Identity.caller(of: request), id: context.parameters.get("id") ?? "")
+        try await users.erase(caller: try context.requireCaller(), id: context.parameters.get("id") ?? "")
         return Response(status: .noContent)
     }
 }

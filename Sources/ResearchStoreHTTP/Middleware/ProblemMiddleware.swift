@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import Logging
 import Postgres
@@ -33,6 +34,10 @@ struct Problem {
     var fieldErrors: [FieldError] = []
     var currentStatus: String?
     var retryAfterSeconds: Int?
+    /// `WWW-Authenticate` of a `401` for a missing or bad token.
+    var challenge: String?
+    /// Extra headers (e.g. `RateLimit-*` of a `429`).
+    var headers: HTTPFields = [:]
 
     init(status: HTTPResponse.Status, detail: String) {
         self.status = status
@@ -46,6 +51,13 @@ struct Problem {
             fieldErrors = error.fieldErrors
             currentStatus = error.currentStatus
             retryAfterSeconds = error.retryAfterSeconds ?? (error.kind == .unavailable ? 1 : nil)
+        case let error as AuthenticationFailure:
+            self.init(status: .unauthorized, detail: error.reason)
+            challenge = error.challenge
+        case let error as RequestRefusal:
+            self.init(status: error.status, detail: error.detail)
+            retryAfterSeconds = error.retryAfterSeconds
+            headers = error.headers
         case let error as PostgresPoolError:
             logger.warning("no database connection", metadata: ["error": "\(error)"])
             self.init(status: .serviceUnavailable, detail: "the database is busy or unreachable; retry shortly")
@@ -91,8 +103,10 @@ struct Problem {
                 ("errors", .array(fieldErrors.map { .object([("field", .string($0.field)), ("message", .string($0.message))]) })))
         }
         if let currentStatus { members.append(("current_status", .string(currentStatus))) }
-        var headers: HTTPFields = [.contentType: "application/problem+json"]
+        var headers = headers
+        headers[.contentType] = "application/problem+json"
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        if let challenge { headers[.wwwAuthenticate] = challenge }
         return Response(
             status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: JSONValue.object(members).serialized)))
     }

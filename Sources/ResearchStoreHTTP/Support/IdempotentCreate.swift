@@ -9,10 +9,10 @@ struct IdempotentCreate {
     let idempotency: IdempotencyService
 
     func run(
-        _ request: Request, route: String, limit: Int = BodyLimits.standard,
+        _ request: Request, context: AppRequestContext, route: String, limit: Int = BodyLimits.standard,
         _ handler: (Caller, JSONValue) async throws -> JSONResponse
     ) async throws -> Response {
-        let caller = try Identity.caller(of: request)
+        let caller = try context.requireCaller()
         let key = request.headers[.idempotencyKey]
         let bytes = try await JSONRequest.bytes(request, limit: limit)
         guard let key else {

@@ -14,11 +14,26 @@ enum JSONRequest {
         guard contentType.hasPrefix("application/json") else {
             throw ServiceError(.malformed, "the body must be sent as application/json")
         }
-        var body = request.body
-        do {
-            return Array(try await body.collect(upTo: limit).readableBytesView)
-        } catch {
-            throw ServiceError(.tooLarge, "the request body is over the limit of \(limit) bytes")
+        let timeout = BodyLimits.readTimeout
+        return try await withThrowingTaskGroup(of: [UInt8].self) { group in
+            group.addTask {
+                var body = request.body
+                do {
+                    return Array(try await body.collect(upTo: limit).readableBytesView)
+                } catch is CancellationError {
+                    throw CancellationError()
+                } catch {
+                    throw ServiceError(.tooLarge, "the request body is over the limit of \(limit) bytes")
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw RequestRefusal(
+                    status: .requestTimeout, detail: "the request body did not arrive within \(timeout.components.seconds) s",
+                    headers: [.connection: "close"])
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
         }
     }
 
