@@ -78,17 +78,18 @@ struct TransactionTests {
         }
     }
 
-    @Test("cancelling pg_sleep(10) returns within a second and leaves the connection usable")
+    @Test("cancelling pg_sleep(60) returns long before it would end and leaves the connection usable")
     func cancelsRunningQuery() async throws {
         let connection = try await TestDatabase.connect()
         let started = ContinuousClock.now
-        let task = Task { try await connection.query("SELECT pg_sleep(10)") }
+        let task = Task { try await connection.query("SELECT pg_sleep(60)") }
         try await Task.sleep(for: .milliseconds(200))
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
-        // The statement would sleep 10 s; back within about a second means it was cancelled
-        // (2 s of slack for a loaded CI machine).
-        #expect(ContinuousClock.now - started < .seconds(2))
+        // The statement would sleep 60 s. Usually it is back within milliseconds; the bound only
+        // proves the cancel, with room for a machine saturated by the rest of the suite (a
+        // full run once took 7 s here, while other tests loaded the database).
+        #expect(ContinuousClock.now - started < .seconds(30))
         #expect(connection.isReusable)
         #expect(try await connection.query("SELECT 1").count == 1)
         await connection.close()
