@@ -47,7 +47,7 @@ struct ExportMemoryTests {
         let base = "http://127.0.0.1:\(port)"
         var ready = false
         for _ in 0..<300 where !ready {
-            ready = (try? curl(["-o", "/dev/null", "-w", "%{http_code}", "\(base)/readyz"])) == "200"
+            ready = (try? await curl(["-o", "/dev/null", "-w", "%{http_code}", "\(base)/readyz"])) == "200"
             if !ready { try await Task.sleep(for: .milliseconds(100)) }
         }
         #expect(ready, "the server did not become ready")
@@ -55,12 +55,12 @@ struct ExportMemoryTests {
         // Warm up the export path with a small user, then measure from the current footprint.
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("export-\(user).json").path
         defer { try? FileManager.default.removeItem(atPath: output) }
-        let small = try curl(["-o", "/dev/null", "-w", "%{http_code}", "-H", "X-User-ID: \(user)", "\(base)/db/users/\(user)"])
+        let small = try await curl(["-o", "/dev/null", "-w", "%{http_code}", "-H", "X-User-ID: \(user)", "\(base)/db/users/\(user)"])
         #expect(small == "200")
         let pid = server.processIdentifier
         try? "5".write(toFile: "/proc/\(pid)/clear_refs", atomically: false, encoding: .utf8)  // resets the peak (VmHWM)
         let before = try memoryKiB(pid: pid, field: "VmRSS")
-        let status = try curl(["-o", output, "-w", "%{http_code}", "-H", "X-User-ID: \(user)", "\(base)/db/users/\(user)/export"])
+        let status = try await curl(["-o", output, "-w", "%{http_code}", "-H", "X-User-ID: \(user)", "\(base)/db/users/\(user)/export"])
         let peak = try memoryKiB(pid: pid, field: "VmHWM")
         #expect(status == "200")
 
@@ -81,8 +81,14 @@ struct ExportMemoryTests {
         try await TestDatabase.withConnection { connection in try await connection.query("DELETE FROM users WHERE id = \(user)") }
     }
 
-    /// Runs curl quietly and returns what it printed.
-    func curl(_ arguments: [String]) throws -> String {
+    /// Runs curl quietly and returns what it printed, waiting on a thread of its own.
+    func curl(_ arguments: [String]) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try curlBlocking(arguments) }) }.start()
+        }
+    }
+
+    func curlBlocking(_ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
         process.arguments = ["-s", "--max-time", "300"] + arguments

@@ -7,7 +7,7 @@ import Testing
 
 /// A plain TCP connection to the test server, for what an HTTP client library will not do:
 /// send half a request and stall, or send oversized headers.
-final class RawConnection {
+final class RawConnection: @unchecked Sendable {
     let descriptor: Int32
 
     init(port: Int) throws {
@@ -29,8 +29,17 @@ final class RawConnection {
         _ = bytes.withUnsafeMutableBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    /// Everything received until the peer closes or `timeout` passes; `closed` tells which.
-    func receive(timeout: TimeInterval) -> (text: String, closed: Bool) {
+    /// Everything received until the peer closes or `timeout` passes; `closed` tells which. The
+    /// waiting happens on a thread of its own: blocking a thread of the cooperative pool could
+    /// starve the server under test, which runs in this process.
+    func receive(timeout: TimeInterval) async -> (text: String, closed: Bool) {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: self.receiveBlocking(timeout: timeout)) }.start()
+        }
+    }
+
+    /// The same, blocking the calling thread.
+    func receiveBlocking(timeout: TimeInterval) -> (text: String, closed: Bool) {
         var received: [UInt8] = []
         let deadline = Date().addingTimeInterval(timeout)
         var buffer = [UInt8](repeating: 0, count: 65536)
