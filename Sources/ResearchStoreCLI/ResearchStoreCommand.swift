@@ -6,6 +6,7 @@ import Postgres
 import PostgresPool
 import ResearchStore
 import ResearchStoreHTTP
+import ServiceLifecycle
 
 /// The `research-store` executable.
 @main
@@ -28,6 +29,7 @@ extension ResearchStoreCommand {
         func run() async throws {
             let settings = try loadSettings()
             LoggingSystem.bootstrap { label in
+                guard settings.logFormat == "text" else { return JSONLogHandler(label: label, level: settings.logLevel) }
                 var handler = StreamLogHandler.standardError(label: label)
                 handler.logLevel = settings.logLevel
                 return handler
@@ -59,10 +61,25 @@ extension ResearchStoreCommand {
                 configuration: settings.pool, connection: observed, logger: logger,
                 recordWait: { metrics.recordPoolWait($0) })
             try await refuseIfSchemaIsBehind(pool: pool, logger: logger)
+            let shutdown = ShutdownState()
             let app = buildApplication(
                 settings: http, pool: pool, version: ResearchStoreCommand.version, logger: logger, metrics: metrics,
-                sweepInterval: settings.expirySweepInterval)
-            try await app.runService()
+                sweepInterval: settings.expirySweepInterval, shutdown: shutdown)
+            // On SIGTERM: readiness turns false at once, then after the drain delay the server stops
+            // accepting, lets requests in flight finish, and closes the pool. Past the deadline,
+            // what is left is cancelled.
+            var group = ServiceGroupConfiguration(
+                services: [
+                    .init(service: app),
+                    .init(
+                        service: ReadinessGate(shutdown: shutdown, drainDelay: settings.shutdownDrainDelay),
+                        successTerminationBehavior: .ignore),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            group.maximumGracefulShutdownDuration = settings.shutdownTimeout
+            group.maximumCancellationDuration = .seconds(2)
+            try await ServiceGroup(configuration: group).run()
+            logger.info("stopped")
         }
 
         /// A reachable database whose schema is older than this build stops start-up. An unreachable
@@ -117,7 +134,10 @@ extension ResearchStoreCommand {
             print("PORT=\(settings.http.port)")
             print("DATABASE_URL=\(connection) (from \(settings.databaseURLSource))")
             print("DB_POOL_MAX=\(settings.pool.maximumConnections) DB_POOL_MIN=\(settings.pool.minimumConnections)")
-            print("LOG_LEVEL=\(settings.logLevel)")
+            print("LOG_LEVEL=\(settings.logLevel) LOG_FORMAT=\(settings.logFormat)")
+            print(
+                "SHUTDOWN_DRAIN_DELAY_S=\(settings.shutdownDrainDelay.components.seconds) "
+                    + "SHUTDOWN_TIMEOUT_S=\(settings.shutdownTimeout.components.seconds)")
             print("EXPIRY_SWEEP_INTERVAL_S=\(settings.expirySweepInterval.components.seconds)")
             _ = try await authMode(settings)
             print("AUTH_MODE=\(settings.authMode)\(settings.allowsUnauthenticatedNetwork ? " (UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK=true)" : "")")

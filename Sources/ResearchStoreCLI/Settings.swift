@@ -14,6 +14,12 @@ struct Settings {
     var statementTimeout: Duration?
     var usePreparedStatements = false
     var logLevel: Logger.Level = .info
+    /// `json` (one object per line) or `text`.
+    var logFormat = "json"
+    /// Between readiness turning false and the server refusing new connections.
+    var shutdownDrainDelay: Duration = .seconds(0)
+    /// The whole graceful shutdown, after which what is left is cancelled.
+    var shutdownTimeout: Duration = .seconds(20)
     /// How often expired cache entries and idempotency records are deleted.
     var expirySweepInterval: Duration = .seconds(60)
     /// `jwt` (the default) or `none` (local development: callers are named by `X-User-ID`).
@@ -33,8 +39,12 @@ struct Settings {
         var description: String { "invalid configuration:\n" + problems.map { "  - \($0)" }.joined(separator: "\n") }
     }
 
-    static func load(from environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Settings {
+    static func load(from processEnvironment: [String: String] = ProcessInfo.processInfo.environment) throws -> Settings {
+        // A .env file (ENV_FILE, default ./.env) fills in what the environment does not set.
+        let (environment, fileProblems) = DotEnv.merged(
+            into: processEnvironment, path: processEnvironment["ENV_FILE"] ?? ".env")
         var reader = EnvironmentReader(environment: environment)
+        reader.problems += fileProblems
         let (url, source) = reader.databaseURL()
         var settings = Settings(databaseURL: url ?? "", databaseURLSource: source)
         settings.http.host = reader.string("HOST", default: "127.0.0.1")
@@ -50,6 +60,9 @@ struct Settings {
         settings.statementTimeout = timeout == 0 ? nil : .milliseconds(timeout)
         settings.usePreparedStatements = reader.boolean("DB_PREPARED_STATEMENTS", default: false)
         settings.logLevel = reader.logLevel("LOG_LEVEL", default: .info)
+        settings.logFormat = reader.choice("LOG_FORMAT", of: ["json", "text"], default: "json")
+        settings.shutdownDrainDelay = .seconds(reader.integer("SHUTDOWN_DRAIN_DELAY_S", default: 0, in: 0...300))
+        settings.shutdownTimeout = .seconds(reader.integer("SHUTDOWN_TIMEOUT_S", default: 20, in: 1...3600))
         settings.expirySweepInterval = .seconds(reader.integer("EXPIRY_SWEEP_INTERVAL_S", default: 60, in: 1...86_400))
         settings.authMode = reader.string("AUTH_MODE", default: "jwt")
         settings.jwtSecret = reader.optional("JWT_SECRET")
@@ -147,6 +160,15 @@ struct EnvironmentReader {
             return value
         }
         return number
+    }
+
+    mutating func choice(_ name: String, of allowed: [String], default value: String) -> String {
+        guard let text = optional(name) else { return value }
+        guard allowed.contains(text) else {
+            problems.append("\(name)=\(text) is not one of \(allowed.joined(separator: ", "))")
+            return value
+        }
+        return text
     }
 
     mutating func boolean(_ name: String, default value: Bool) -> Bool {

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import Synchronization
 import ResearchStore
 
 /// The per-request context: Hummingbird's core plus the request id every response and log
@@ -9,7 +10,12 @@ public struct AppRequestContext: RequestContext {
     /// The client's `X-Request-ID` when sane, else a new one; set by `RequestIDMiddleware`.
     public var requestID: String = ""
     /// Who is calling, set by `AuthMiddleware` on every route that is not public.
-    public var caller: Caller?
+    public var caller: Caller? {
+        didSet { identity.userID = caller?.userID }
+    }
+    /// Shared by every copy of this request's context, so that the request log (an outer
+    /// middleware) learns the user id that an inner one found.
+    let identity = RequestIdentity()
 
     public init(source: Source) {
         coreContext = .init(source: source)
@@ -34,4 +40,14 @@ public enum BodyLimits {
 
     /// How long a request body may take to arrive; set per request by `LimitsMiddleware`.
     @TaskLocal static var readTimeout: Duration = .seconds(30)
+}
+
+/// The caller's user id once known, for the request log.
+final class RequestIdentity: Sendable {
+    private let storage = Mutex<String?>(nil)
+
+    var userID: String? {
+        get { storage.withLock { $0 } }
+        set { storage.withLock { $0 = newValue } }
+    }
 }

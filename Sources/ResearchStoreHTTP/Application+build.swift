@@ -33,6 +33,7 @@ public func buildRouter(
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: RequestLogMiddleware())
     router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: ProblemMiddleware())
     router.add(
@@ -66,9 +67,8 @@ public func buildRouter(
 /// and shutdown signal. Tests reuse it.
 public func buildApplication(
     settings: HTTPSettings, pool: PostgresPool, version: String, logger: Logger, metrics: AppMetrics = AppMetrics(),
-    sweepInterval: Duration = .seconds(60)
+    sweepInterval: Duration = .seconds(60), shutdown: ShutdownState = ShutdownState()
 ) -> some ApplicationProtocol {
-    let shutdown = ShutdownState()
     let health = HealthService(pool: pool, shutdown: shutdown, version: version)
     return Application(
         router: buildRouter(health: health, pool: pool, metrics: metrics, settings: settings),
@@ -79,16 +79,26 @@ public func buildApplication(
                     maxHeaderFieldSize: settings.maximumHeaderBytes, maxHeaderListSize: settings.maximumHeaderBytes,
                     maxHeaderFieldCount: 200))),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "research-store"),
-        services: [pool, ShutdownWatcher(shutdown: shutdown), ExpirySweeper(pool: pool, interval: sweepInterval, logger: logger)],
+        services: [pool, ExpirySweeper(pool: pool, interval: sweepInterval, logger: logger)],
         logger: logger)
 }
 
-/// Flips readiness to false the moment graceful shutdown begins.
-struct ShutdownWatcher: Service {
+/// Flips readiness to false the moment graceful shutdown begins, then waits `drainDelay` so
+/// load balancers see `/readyz` fail and stop sending new requests before the server stops
+/// accepting them. Run it in the same group as the application and after it: a service group
+/// shuts its services down in reverse order, so this one hears of the shutdown first.
+public struct ReadinessGate: Service {
     let shutdown: ShutdownState
+    let drainDelay: Duration
 
-    func run() async throws {
+    public init(shutdown: ShutdownState, drainDelay: Duration) {
+        self.shutdown = shutdown
+        self.drainDelay = drainDelay
+    }
+
+    public func run() async throws {
         try? await gracefulShutdown()
         shutdown.begin()
+        try? await Task.sleep(for: drainDelay)
     }
 }

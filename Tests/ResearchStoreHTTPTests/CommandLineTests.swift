@@ -15,7 +15,7 @@ struct CommandLineTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: root + "/.build/debug/research-store")
         process.arguments = arguments
-        process.environment = environment.merging(["PATH": "/usr/bin:/bin"]) { current, _ in current }
+        process.environment = environment.merging(["PATH": "/usr/bin:/bin", "ENV_FILE": "/dev/null"]) { current, _ in current }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -95,6 +95,21 @@ struct CommandLineTests {
         let good = try run(["check"], environment: ["DATABASE_URL": url, "JWT_SECRET": secret, "HOST": "0.0.0.0"])
         #expect(good.status == 0, "\(good.text)")
         #expect(good.text.contains("AUTH_MODE=jwt") && good.text.contains("JWT_SECRET=****") && !good.text.contains(secret))
+    }
+
+    @Test("a .env file fills in what the environment does not set; a malformed line is reported")
+    func dotEnv() throws {
+        let url = try TestDatabase.url()
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("env-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try "# local settings\nexport LOG_FORMAT=text\nDB_POOL_MAX='4'\n\nAUTH_MODE=\"none\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let output = try run(["check"], environment: ["DATABASE_URL": url, "ENV_FILE": path, "DB_POOL_MAX": "3"])
+        #expect(output.status == 0, "\(output.text)")
+        #expect(output.text.contains("LOG_FORMAT=text") && output.text.contains("DB_POOL_MAX=3") && output.text.contains("AUTH_MODE=none"))
+        try "AUTH_MODE=none\nthis is not a setting\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let bad = try run(["check"], environment: ["DATABASE_URL": url, "ENV_FILE": path])
+        #expect(bad.status == 78)
+        #expect(bad.text.contains("\(path):2"), "\(bad.text)")
     }
 
     @Test("serve warns once at start-up when it reaches a non-local database without TLS")

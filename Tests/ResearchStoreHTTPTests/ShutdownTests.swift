@@ -1,0 +1,130 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The real `research-store serve` process, stopped with SIGTERM while clients write to it.
+@Suite("Graceful shutdown")
+struct ShutdownTests {
+    /// One HTTP/1.1 request on its own connection (`Connection: close`): status and body, or nil
+    /// when the server could not be reached. Blocking: call it from a thread of its own.
+    static func send(port: Int, _ method: String, _ path: String, user: String, body: String? = nil) -> (status: Int, body: String)? {
+        guard let connection = try? RawConnection(port: port) else { return nil }
+        var request = "\(method) \(path) HTTP/1.1\r\nHost: x\r\nX-User-ID: \(user)\r\nConnection: close\r\n"
+        if let body { request += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
+        connection.send(request + "\r\n" + (body ?? ""))
+        let answer = connection.receiveBlocking(timeout: 30).text
+        guard answer.hasPrefix("HTTP/1.1 "), let status = Int(answer.dropFirst(9).prefix(3)) else { return nil }
+        let payload = answer.range(of: "\r\n\r\n").map { String(answer[$0.upperBound...]) } ?? ""
+        return (status, payload)
+    }
+
+    /// `GET /readyz`, from a thread of its own.
+    static func probe(port: Int) async -> (status: Int, body: String)? {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: send(port: port, "GET", "/readyz", user: "probe")) }.start()
+        }
+    }
+
+    @Test("SIGTERM under write load: readiness turns false, every acknowledged write is stored, the process exits in time")
+    func sigtermUnderLoad() async throws {
+        let port = try ExportMemoryTests().freePort()
+        let root = try TestDatabase.repositoryRoot()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: root + "/.build/debug/research-store")
+        server.arguments = ["serve"]
+        server.environment = [
+            "PATH": "/usr/bin:/bin", "ENV_FILE": "/dev/null", "DATABASE_URL": try TestDatabase.url(), "PORT": String(port),
+            "AUTH_MODE": "none", "RATE_LIMIT_RPS": "0", "LOG_FORMAT": "json", "LOG_LEVEL": "info",
+            "SHUTDOWN_DRAIN_DELAY_S": "2", "SHUTDOWN_TIMEOUT_S": "10",
+        ]
+        // Logs go to a file: a pipe nobody drains would fill up and stall the server.
+        let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("shutdown-\(UUID().uuidString).log").path
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: logPath) }
+        server.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        server.standardOutput = FileHandle.nullDevice
+        let launched = ContinuousClock.now
+        try server.run()
+        var ready = false
+        for _ in 0..<300 where !ready {
+            ready = await Self.probe(port: port)?.status == 200
+            if !ready { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        try #require(ready, "the server did not become ready")
+        print("shutdown test: ready \(ContinuousClock.now - launched) after launch")
+
+        let acknowledged = Locked<[String]>([])
+        let stop = Locked(false)
+        // Writers on threads of their own (their socket calls block).
+        let writers = DispatchGroup()
+        for writer in 0..<4 {
+            DispatchQueue.global().async(group: writers) {
+                var attempt = 0
+                while !stop.value {
+                    attempt += 1
+                    let body = #"{"title": "w\#(writer)-\#(attempt)"}"#
+                    guard let answer = Self.send(port: port, "POST", "/db/sessions/create", user: "writer-\(writer)", body: body) else {
+                        usleep(20_000)
+                        continue
+                    }
+                    if answer.status == 201,
+                        let object = try? JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any],
+                        let id = object["id"] as? String
+                    {
+                        acknowledged.withLock { $0.append(id) }
+                    }
+                }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(1500))
+        let before = acknowledged.value.count
+        let signalled = ContinuousClock.now
+        kill(server.processIdentifier, SIGTERM)
+
+        // Readiness turns false while the server still answers (the drain delay).
+        var sawNotReady = false
+        for _ in 0..<100 where !sawNotReady {
+            if let answer = await Self.probe(port: port) {
+                sawNotReady = answer.status == 503 && answer.body.contains("shutting down")
+            }
+            if !sawNotReady { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(sawNotReady, "/readyz did not report the shutdown")
+
+        while server.isRunning, ContinuousClock.now - signalled < .seconds(30) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let stoppedAfter = ContinuousClock.now - signalled
+        stop.withLock { $0 = true }
+        await withCheckedContinuation { continuation in writers.notify(queue: .global()) { continuation.resume() } }
+        #expect(!server.isRunning, "still running 30 s after SIGTERM")
+        server.waitUntilExit()
+        print("shutdown test: \(acknowledged.value.count) writes acknowledged (\(before) before SIGTERM); exited \(stoppedAfter) after it")
+        #expect(server.terminationStatus == 0)
+        #expect(stoppedAfter < .seconds(10 + 2 + 3), "exited after the deadline")
+        #expect(before > 0)
+
+        let ids = acknowledged.value.compactMap(UUID.init(uuidString:))
+        let stored = try await TestDatabase.withConnection { connection in
+            try await connection.query("SELECT count(*) FROM sessions WHERE id = ANY(\(ids))")[0].decode(0, as: Int.self)
+        }
+        #expect(stored == ids.count, "acknowledged writes missing from the database")
+
+        // The logs are JSON lines; each request has its line with id, route, status, duration and user.
+        let lines = try String(contentsOfFile: logPath, encoding: .utf8).split(separator: "\n")
+        let objects = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(objects.count == lines.count, "a log line is not JSON")
+        let requests = objects.filter { $0["message"] as? String == "request" && $0["http.route"] as? String == "/db/sessions/create" }
+        #expect(requests.count >= ids.count)
+        let line = try #require(requests.first)
+        #expect(line["http.status"] as? String == "201" && line["http.method"] as? String == "POST")
+        #expect((line["user.id"] as? String)?.hasPrefix("writer-") == true)
+        #expect(line["request.id"] as? String != nil && line["duration_ms"] != nil && line["timestamp"] != nil)
+        #expect(line["level"] as? String == "info")
+    }
+}
