@@ -127,4 +127,56 @@ struct ShutdownTests {
         #expect(line["request.id"] as? String != nil && line["duration_ms"] != nil && line["timestamp"] != nil)
         #expect(line["level"] as? String == "info")
     }
+
+    @Test("started while the database is down, the server runs, answers 503, and recovers by itself when it returns")
+    func databaseOutageAtStart() async throws {
+        let database = try #require(URLComponents(string: try TestDatabase.url()))
+        let forwarder = TCPForwarder(port: try ExportMemoryTests().freePort(), target: try #require(database.port))
+        defer { forwarder.stop() }
+        var url = database
+        url.port = forwarder.port
+        url.queryItems = (url.queryItems ?? []) + [URLQueryItem(name: "connect_timeout", value: "1")]
+        let port = try ExportMemoryTests().freePort()
+        let root = try TestDatabase.repositoryRoot()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: root + "/.build/debug/research-store")
+        server.arguments = ["serve"]
+        server.environment = [
+            "PATH": "/usr/bin:/bin", "ENV_FILE": "/dev/null", "DATABASE_URL": try #require(url.string), "PORT": String(port),
+            "AUTH_MODE": "none", "LOG_LEVEL": "critical",
+        ]
+        server.standardError = FileHandle.nullDevice
+        server.standardOutput = FileHandle.nullDevice
+        try server.run()
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        var live = false
+        for _ in 0..<300 where !live {
+            live = await Self.get(port: port, "/livez")?.status == 200
+            if !live { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        try #require(live, "the server did not start without its database")
+        #expect(await Self.get(port: port, "/readyz")?.status == 503)
+        #expect(await Self.get(port: port, "/db/health")?.status == 503)
+        let refused = await Self.get(port: port, "/db/sessions")
+        #expect(refused?.status == 503 && refused?.body.contains("retry") == true, "\(String(describing: refused))")
+
+        try forwarder.start()
+        var ready = false
+        for _ in 0..<300 where !ready {
+            ready = await Self.get(port: port, "/readyz")?.status == 200
+            if !ready { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(ready, "the server did not recover when the database came back")
+        #expect(await Self.get(port: port, "/db/sessions")?.status == 200)
+    }
+
+    /// `GET path` from a thread of its own.
+    static func get(port: Int, _ path: String) async -> (status: Int, body: String)? {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: send(port: port, "GET", path, user: "outage")) }.start()
+        }
+    }
 }
