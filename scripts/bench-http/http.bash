@@ -115,7 +115,10 @@ http_start_server() {
     binary=$(swift build -c release --scratch-path "$scratch" --show-bin-path)/research-store
     server_port=$(http_free_port)
     log "starting research-store on 127.0.0.1:$server_port (DB_POOL_MAX=$http_pool DB_PREPARED_STATEMENTS=$http_prepared)"
+    # Callers named by X-User-ID (AUTH_MODE=none), no rate limit: the figures are the store's,
+    # not the limiter's. Request log lines are info-level, so LOG_LEVEL=warning leaves them out.
     DATABASE_URL=$url HOST=127.0.0.1 PORT=$server_port DB_POOL_MAX=$http_pool DB_PREPARED_STATEMENTS=$http_prepared \
+        AUTH_MODE=none RATE_LIMIT_RPS=0 MAX_CONCURRENT_REQUESTS=100000 ENV_FILE=/dev/null \
         LOG_LEVEL=warning "$binary" serve >"$work/server.log" 2>&1 &
     server_pid=$!
     local attempt
