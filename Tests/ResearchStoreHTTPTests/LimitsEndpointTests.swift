@@ -25,7 +25,11 @@ struct LimitsEndpointTests {
             #expect(Int(limited.headers[.retryAfter] ?? "") ?? 0 >= 1)
             #expect(limited.headers[HTTPField.Name("RateLimit-Remaining")!] == "0")
             #expect(Int(limited.headers[HTTPField.Name("RateLimit-Reset")!] ?? "") ?? 0 > 0)
-            #expect(try await client.call(.get, "/db/sessions", as: uniqueUser("other")).status == .ok)
+            let other = uniqueUser("other")
+            #expect(try await client.call(.get, "/db/sessions", as: other).status == .ok)
+            let notFound = try await client.call(.get, "/db/sessions/\(UUID())", as: other)
+            try expectProblem(notFound, .notFound)
+            #expect(notFound.headers[HTTPField.Name("RateLimit-Remaining")!] == "1")
             #expect(try await client.call(.get, "/livez", as: user).status == .ok)
         }
     }

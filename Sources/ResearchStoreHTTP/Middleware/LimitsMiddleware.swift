@@ -66,10 +66,17 @@ struct RateLimitMiddleware: RouterMiddleware {
         headers[.rateLimitReset] = String(decision.resetSeconds)
         guard decision.allowed else {
             throw RequestRefusal(
-                status: .tooManyRequests, detail: "rate limit of \(limiter.rate) requests per second exceeded; retry later",
+                status: .tooManyRequests,
+                detail: "rate limit of \(limiter.rate.formatted(.number)) requests per second exceeded; retry later",
                 retryAfterSeconds: decision.retryAfterSeconds, headers: headers)
         }
-        var response = try await next(request, context)
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            // Errors become their problem response here, so that they carry the headers too.
+            response = Problem(error, logger: context.logger).response(requestID: context.requestID)
+        }
         for field in headers { response.headers[field.name] = field.value }
         return response
     }
