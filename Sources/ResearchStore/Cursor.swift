@@ -21,18 +21,14 @@ public struct Cursor: Sendable, Equatable {
     public var encoded: String {
         var text = "v1|\(kind)|\(position)|\(id?.lowercased ?? "")"
         if let name { text += "|\(name)" }
-        return Data(text.utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return Data(text.utf8).base64URLEncodedString()
     }
 
     /// Decodes a cursor of `kind`; throws `malformed` for anything else.
     public static func decode(_ text: String, kind: String) throws(ServiceError) -> Cursor {
         let refused = ServiceError(.malformed, "cursor was not issued by this server for this list")
         guard text.utf8.count <= 200 else { throw refused }
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64), let decoded = String(data: data, encoding: .utf8) else {
+        guard let data = Data(base64URLEncoded: text), let decoded = String(data: data, encoding: .utf8) else {
             throw refused
         }
         let parts = decoded.split(separator: "|", omittingEmptySubsequences: false)

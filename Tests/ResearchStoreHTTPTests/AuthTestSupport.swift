@@ -1,5 +1,6 @@
 import Foundation
 import JWTKit
+import ResearchStore
 import ResearchStoreHTTP
 
 /// The claims tests put in tokens.
@@ -46,10 +47,7 @@ struct TokenMinter {
 
     /// An unsigned token (`alg: none`) naming `user`.
     static func unsigned(for user: String, admin: Bool = false) -> String {
-        func encode(_ text: String) -> String {
-            Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-                .replacingOccurrences(of: "=", with: "")
-        }
+        func encode(_ text: String) -> String { Data(text.utf8).base64URLEncodedString() }
         let exp = Int(Date().timeIntervalSince1970) + 300
         let roles = admin ? #"["admin"]"# : "[]"
         return encode(#"{"alg":"none","typ":"JWT"}"#) + "." + encode(#"{"sub":"\#(user)","exp":\#(exp),"roles":\#(roles)}"#) + "."

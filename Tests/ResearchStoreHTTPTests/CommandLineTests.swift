@@ -84,8 +84,8 @@ struct CommandLineTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", directory + "/weak.pem"])
-        try openssl(["pkey", "-in", directory + "/weak.pem", "-pubout", "-out", directory + "/weak.pub"])
+        try runOpenSSL(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", directory + "/weak.pem"])
+        try runOpenSSL(["pkey", "-in", directory + "/weak.pem", "-pubout", "-out", directory + "/weak.pub"])
         let weak = try run(["check"], environment: ["DATABASE_URL": url, "JWT_PUBLIC_KEY_FILE": directory + "/weak.pub"])
         #expect(weak.status == 78)
         #expect(weak.text.contains("2048"), "\(weak.text)")
@@ -114,19 +114,15 @@ struct CommandLineTests {
 
     @Test("serve warns once at start-up when it reaches a non-local database without TLS")
     func plainTextWarning() async throws {
-        let root = try TestDatabase.repositoryRoot()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: root + "/.build/debug/research-store")
-        process.arguments = ["serve"]
-        process.environment = [
-            "PATH": "/usr/bin:/bin", "AUTH_MODE": "none", "PORT": String(try ExportMemoryTests().freePort()), "LOG_LEVEL": "warning",
-            // TEST-NET-1: never routed, so the server starts and answers 503 meanwhile.
-            "DATABASE_URL": "postgresql://u:p@192.0.2.1:5432/db?sslmode=prefer&connect_timeout=1",
-        ]
         let pipe = Pipe()
-        process.standardError = pipe
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let process = try launchServer(
+            port: try freePort(),
+            environment: [
+                "LOG_LEVEL": "warning",
+                // TEST-NET-1: never routed, so the server starts and answers 503 meanwhile.
+                "DATABASE_URL": "postgresql://u:p@192.0.2.1:5432/db?sslmode=prefer&connect_timeout=1",
+            ],
+            standardError: pipe)
         try await Task.sleep(for: .seconds(3))
         process.terminate()
         process.waitUntilExit()
@@ -134,16 +130,5 @@ struct CommandLineTests {
         let warnings = text.split(separator: "\n").filter { $0.contains("without TLS") }
         #expect(warnings.count == 1, "\(text)")
         #expect(warnings.first?.contains("sslmode=verify-full") == true)
-    }
-
-    func openssl(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
     }
 }

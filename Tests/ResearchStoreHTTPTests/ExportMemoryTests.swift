@@ -3,10 +3,6 @@ import Postgres
 import TestSupport
 import Testing
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// The export streams: the server process, run as an operator runs it, exports a user whose
 /// messages are far larger than the memory it is allowed to gain while doing so.
 @Suite("Export memory")
@@ -30,16 +26,7 @@ struct ExportMemoryTests {
                 """)
         }
         let port = try freePort()
-        let root = try TestDatabase.repositoryRoot()
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: root + "/.build/debug/research-store")
-        server.arguments = ["serve"]
-        server.environment = [
-            "PATH": "/usr/bin:/bin", "DATABASE_URL": try TestDatabase.url(), "PORT": String(port), "LOG_LEVEL": "warning", "AUTH_MODE": "none",
-        ]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
+        let server = try launchServer(port: port, environment: ["DATABASE_URL": try TestDatabase.url(), "LOG_LEVEL": "warning"])
         defer {
             server.terminate()
             server.waitUntilExit()
@@ -108,22 +95,4 @@ struct ExportMemoryTests {
         return try #require(Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? ""))
     }
 
-    /// A loopback port nothing listens on: bind port 0, read what the kernel chose, release it.
-    func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        try withUnsafeMutablePointer(to: &address) { pointer in
-            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                guard bind(descriptor, raw, length) == 0, getsockname(descriptor, raw, &length) == 0 else {
-                    throw CocoaError(.fileNoSuchFile)
-                }
-            }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 }

@@ -23,36 +23,24 @@ struct ShutdownTests {
         return (status, payload)
     }
 
-    /// `GET /readyz`, from a thread of its own.
-    static func probe(port: Int) async -> (status: Int, body: String)? {
-        await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: send(port: port, "GET", "/readyz", user: "probe")) }.start()
-        }
-    }
-
     @Test("SIGTERM under write load: readiness turns false, every acknowledged write is stored, the process exits in time")
     func sigtermUnderLoad() async throws {
-        let port = try ExportMemoryTests().freePort()
-        let root = try TestDatabase.repositoryRoot()
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: root + "/.build/debug/research-store")
-        server.arguments = ["serve"]
-        server.environment = [
-            "PATH": "/usr/bin:/bin", "ENV_FILE": "/dev/null", "DATABASE_URL": try TestDatabase.url(), "PORT": String(port),
-            "AUTH_MODE": "none", "RATE_LIMIT_RPS": "0", "LOG_FORMAT": "json", "LOG_LEVEL": "info",
-            "SHUTDOWN_DRAIN_DELAY_S": "2", "SHUTDOWN_TIMEOUT_S": "10",
-        ]
+        let port = try freePort()
         // Logs go to a file: a pipe nobody drains would fill up and stall the server.
         let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("shutdown-\(UUID().uuidString).log").path
         FileManager.default.createFile(atPath: logPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: logPath) }
-        server.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        server.standardOutput = FileHandle.nullDevice
         let launched = ContinuousClock.now
-        try server.run()
+        let server = try launchServer(
+            port: port,
+            environment: [
+                "DATABASE_URL": try TestDatabase.url(), "RATE_LIMIT_RPS": "0", "LOG_FORMAT": "json", "LOG_LEVEL": "info",
+                "SHUTDOWN_DRAIN_DELAY_S": "2", "SHUTDOWN_TIMEOUT_S": "10",
+            ],
+            standardError: try FileHandle(forWritingTo: URL(fileURLWithPath: logPath)))
         var ready = false
         for _ in 0..<300 where !ready {
-            ready = await Self.probe(port: port)?.status == 200
+            ready = await Self.get(port: port, "/readyz")?.status == 200
             if !ready { try await Task.sleep(for: .milliseconds(20)) }
         }
         try #require(ready, "the server did not become ready")
@@ -89,7 +77,7 @@ struct ShutdownTests {
         // Readiness turns false while the server still answers (the drain delay).
         var sawNotReady = false
         for _ in 0..<100 where !sawNotReady {
-            if let answer = await Self.probe(port: port) {
+            if let answer = await Self.get(port: port, "/readyz") {
                 sawNotReady = answer.status == 503 && answer.body.contains("shutting down")
             }
             if !sawNotReady { try await Task.sleep(for: .milliseconds(10)) }
@@ -131,23 +119,13 @@ struct ShutdownTests {
     @Test("started while the database is down, the server runs, answers 503, and recovers by itself when it returns")
     func databaseOutageAtStart() async throws {
         let database = try #require(URLComponents(string: try TestDatabase.url()))
-        let forwarder = TCPForwarder(port: try ExportMemoryTests().freePort(), target: try #require(database.port))
+        let forwarder = TCPForwarder(port: try freePort(), target: try #require(database.port))
         defer { forwarder.stop() }
         var url = database
         url.port = forwarder.port
         url.queryItems = (url.queryItems ?? []) + [URLQueryItem(name: "connect_timeout", value: "1")]
-        let port = try ExportMemoryTests().freePort()
-        let root = try TestDatabase.repositoryRoot()
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: root + "/.build/debug/research-store")
-        server.arguments = ["serve"]
-        server.environment = [
-            "PATH": "/usr/bin:/bin", "ENV_FILE": "/dev/null", "DATABASE_URL": try #require(url.string), "PORT": String(port),
-            "AUTH_MODE": "none", "LOG_LEVEL": "critical",
-        ]
-        server.standardError = FileHandle.nullDevice
-        server.standardOutput = FileHandle.nullDevice
-        try server.run()
+        let port = try freePort()
+        let server = try launchServer(port: port, environment: ["DATABASE_URL": try #require(url.string), "LOG_LEVEL": "critical"])
         defer {
             server.terminate()
             server.waitUntilExit()

@@ -124,12 +124,3 @@ struct AuthenticationFailure: Error {
         return #"Bearer realm="research-store", error="invalid_token", error_description="\#(description)""#
     }
 }
-
-extension Data {
-    /// Decodes unpadded base64url.
-    init?(base64URLEncoded text: String) {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        self.init(base64Encoded: base64)
-    }
-}

@@ -21,7 +21,7 @@ final class RateLimiter: Sendable {
 
     let rate: Double
     let burst: Int
-    private let buckets = Mutex<[String: Bucket]>([:])
+    private let state = Mutex<(buckets: [String: Bucket], lastForget: ContinuousClock.Instant)>(([:], .now))
 
     init(rate: Double, burst: Int) {
         self.rate = rate
@@ -29,14 +29,18 @@ final class RateLimiter: Sendable {
     }
 
     func take(_ key: String, now: ContinuousClock.Instant = .now) -> Decision {
-        buckets.withLock { buckets in
-            if buckets.count > 10_000 { forgetFull(&buckets, now: now) }
-            var bucket = buckets[key] ?? Bucket(tokens: Double(burst), updated: now)
+        state.withLock { state in
+            // Forgetting walks every bucket, so it runs at most once a second, not per request.
+            if state.buckets.count > 10_000, now - state.lastForget > .seconds(1) {
+                forgetFull(&state.buckets, now: now)
+                state.lastForget = now
+            }
+            var bucket = state.buckets[key] ?? Bucket(tokens: Double(burst), updated: now)
             bucket.tokens = min(Double(burst), bucket.tokens + seconds(now - bucket.updated) * rate)
             bucket.updated = now
             let allowed = bucket.tokens >= 1
             if allowed { bucket.tokens -= 1 }
-            buckets[key] = bucket
+            state.buckets[key] = bucket
             let untilToken = allowed ? 0 : (1 - bucket.tokens) / rate
             return Decision(
                 allowed: allowed, remaining: Int(bucket.tokens.rounded(.down)),
@@ -44,6 +48,9 @@ final class RateLimiter: Sendable {
                 retryAfterSeconds: max(1, Int(untilToken.rounded(.up))))
         }
     }
+
+    /// Callers with a bucket in memory.
+    var trackedCallers: Int { state.withLock { $0.buckets.count } }
 
     private func forgetFull(_ buckets: inout [String: Bucket], now: ContinuousClock.Instant) {
         buckets = buckets.filter { _, bucket in bucket.tokens + seconds(now - bucket.updated) * rate < Double(burst) }
