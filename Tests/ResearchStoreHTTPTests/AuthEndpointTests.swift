@@ -108,8 +108,8 @@ struct AuthEndpointTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("jwt-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try runOpenSSL(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", directory + "/rsa.pem"])
-        try runOpenSSL(["pkey", "-in", directory + "/rsa.pem", "-pubout", "-out", directory + "/rsa.pub"])
+        try await runOpenSSL(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", directory + "/rsa.pem"])
+        try await runOpenSSL(["pkey", "-in", directory + "/rsa.pem", "-pubout", "-out", directory + "/rsa.pub"])
         let rsaPrivate = try Insecure.RSA.PrivateKey(pem: try String(contentsOfFile: directory + "/rsa.pem", encoding: .utf8))
         let rsaSigner = JWTKeyCollection()
         await rsaSigner.add(rsa: rsaPrivate, digestAlgorithm: .sha256)
@@ -168,7 +168,12 @@ struct AuthEndpointTests {
     }
 }
 
-func runOpenSSL(_ arguments: [String]) throws {
+func runOpenSSL(_ arguments: [String]) async throws {
+    let status = try await onOwnThread { try runOpenSSLBlocking(arguments) }
+    #expect(status == 0)
+}
+
+func runOpenSSLBlocking(_ arguments: [String]) throws -> Int32 {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
     process.arguments = arguments
@@ -176,5 +181,5 @@ func runOpenSSL(_ arguments: [String]) throws {
     process.standardError = FileHandle.nullDevice
     try process.run()
     process.waitUntilExit()
-    #expect(process.terminationStatus == 0)
+    return process.terminationStatus
 }

@@ -5,12 +5,17 @@ import Testing
 /// The `research-store` executable, run as an operator would.
 @Suite("research-store command line")
 struct CommandLineTests {
-    struct Output {
+    struct Output: Sendable {
         var status: Int32
         var text: String
     }
 
-    func run(_ arguments: [String], environment: [String: String]) throws -> Output {
+    /// Runs the command and waits for it on a thread of its own.
+    func run(_ arguments: [String], environment: [String: String]) async throws -> Output {
+        try await onOwnThread { try runBlocking(arguments, environment: environment) }
+    }
+
+    func runBlocking(_ arguments: [String], environment: [String: String]) throws -> Output {
         let root = try TestDatabase.repositoryRoot()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: root + "/.build/debug/research-store")
@@ -26,8 +31,8 @@ struct CommandLineTests {
     }
 
     @Test("bad settings are all reported at once, with exit code 78, without the password")
-    func invalidSettings() throws {
-        let output = try run(
+    func invalidSettings() async throws {
+        let output = try await run(
             ["check"],
             environment: [
                 "DATABASE_URL": "postgresql://u:Very-Secret-1@127.0.0.1:1/db", "PORT": "http",
@@ -41,10 +46,10 @@ struct CommandLineTests {
     }
 
     @Test("check prints the effective configuration with the password masked and reaches the database")
-    func check() throws {
+    func check() async throws {
         let url = try TestDatabase.url()
         let password = try #require(URLComponents(string: url)?.password)
-        let output = try run(["check"], environment: ["DATABASE_URL": url, "DB_POOL_MAX": "3", "AUTH_MODE": "none"])
+        let output = try await run(["check"], environment: ["DATABASE_URL": url, "DB_POOL_MAX": "3", "AUTH_MODE": "none"])
         #expect(output.status == 0, "\(output.text)")
         #expect(output.text.contains("DB_POOL_MAX=3"))
         #expect(output.text.contains("database: reachable"))
@@ -52,20 +57,20 @@ struct CommandLineTests {
     }
 
     @Test("a connection string libpq cannot parse is refused before anything starts")
-    func unparsableURL() throws {
-        let output = try run(["check"], environment: ["DATABASE_URL": "host=x sslmod=require password=Hidden-Pw"])
+    func unparsableURL() async throws {
+        let output = try await run(["check"], environment: ["DATABASE_URL": "host=x sslmod=require password=Hidden-Pw"])
         #expect(output.status == 78)
         #expect(output.text.contains("sslmod"))
         #expect(!output.text.contains("Hidden-Pw"))
     }
 
     @Test("AUTH_MODE=none refuses a non-loopback HOST unless explicitly allowed")
-    func authModeGuard() throws {
+    func authModeGuard() async throws {
         let url = try TestDatabase.url()
-        let exposed = try run(["check"], environment: ["DATABASE_URL": url, "HOST": "0.0.0.0", "AUTH_MODE": "none"])
+        let exposed = try await run(["check"], environment: ["DATABASE_URL": url, "HOST": "0.0.0.0", "AUTH_MODE": "none"])
         #expect(exposed.status == 78)
         #expect(exposed.text.contains("HOST=0.0.0.0") && exposed.text.contains("UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK"))
-        let allowed = try run(
+        let allowed = try await run(
             ["check"],
             environment: ["DATABASE_URL": url, "HOST": "0.0.0.0", "AUTH_MODE": "none", "UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK": "true"])
         #expect(allowed.status == 0, "\(allowed.text)")
@@ -73,41 +78,41 @@ struct CommandLineTests {
     }
 
     @Test("jwt is the default and start-up fails clearly without a key, with a short secret or a weak public key")
-    func jwtKeys() throws {
+    func jwtKeys() async throws {
         let url = try TestDatabase.url()
-        let missing = try run(["check"], environment: ["DATABASE_URL": url])
+        let missing = try await run(["check"], environment: ["DATABASE_URL": url])
         #expect(missing.status == 78)
         #expect(missing.text.contains("JWT_SECRET") && missing.text.contains("JWT_PUBLIC_KEY_FILE"), "\(missing.text)")
-        let short = try run(["check"], environment: ["DATABASE_URL": url, "JWT_SECRET": "short-Secret-123"])
+        let short = try await run(["check"], environment: ["DATABASE_URL": url, "JWT_SECRET": "short-Secret-123"])
         #expect(short.status == 78)
         #expect(short.text.contains("at least 32") && !short.text.contains("short-Secret-123"), "\(short.text)")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try runOpenSSL(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", directory + "/weak.pem"])
-        try runOpenSSL(["pkey", "-in", directory + "/weak.pem", "-pubout", "-out", directory + "/weak.pub"])
-        let weak = try run(["check"], environment: ["DATABASE_URL": url, "JWT_PUBLIC_KEY_FILE": directory + "/weak.pub"])
+        try await runOpenSSL(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", directory + "/weak.pem"])
+        try await runOpenSSL(["pkey", "-in", directory + "/weak.pem", "-pubout", "-out", directory + "/weak.pub"])
+        let weak = try await run(["check"], environment: ["DATABASE_URL": url, "JWT_PUBLIC_KEY_FILE": directory + "/weak.pub"])
         #expect(weak.status == 78)
         #expect(weak.text.contains("2048"), "\(weak.text)")
-        let unreadable = try run(["check"], environment: ["DATABASE_URL": url, "JWT_PUBLIC_KEY_FILE": directory + "/none.pub"])
+        let unreadable = try await run(["check"], environment: ["DATABASE_URL": url, "JWT_PUBLIC_KEY_FILE": directory + "/none.pub"])
         #expect(unreadable.status == 78 && unreadable.text.contains("cannot be read"))
         let secret = String(repeating: "s", count: 40)
-        let good = try run(["check"], environment: ["DATABASE_URL": url, "JWT_SECRET": secret, "HOST": "0.0.0.0"])
+        let good = try await run(["check"], environment: ["DATABASE_URL": url, "JWT_SECRET": secret, "HOST": "0.0.0.0"])
         #expect(good.status == 0, "\(good.text)")
         #expect(good.text.contains("AUTH_MODE=jwt") && good.text.contains("JWT_SECRET=****") && !good.text.contains(secret))
     }
 
     @Test("a .env file fills in what the environment does not set; a malformed line is reported")
-    func dotEnv() throws {
+    func dotEnv() async throws {
         let url = try TestDatabase.url()
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("env-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try "# local settings\nexport LOG_FORMAT=text\nDB_POOL_MAX='4'\n\nAUTH_MODE=\"none\"\n".write(toFile: path, atomically: true, encoding: .utf8)
-        let output = try run(["check"], environment: ["DATABASE_URL": url, "ENV_FILE": path, "DB_POOL_MAX": "3"])
+        let output = try await run(["check"], environment: ["DATABASE_URL": url, "ENV_FILE": path, "DB_POOL_MAX": "3"])
         #expect(output.status == 0, "\(output.text)")
         #expect(output.text.contains("LOG_FORMAT=text") && output.text.contains("DB_POOL_MAX=3") && output.text.contains("AUTH_MODE=none"))
         try "AUTH_MODE=none\nthis is not a setting\n".write(toFile: path, atomically: true, encoding: .utf8)
-        let bad = try run(["check"], environment: ["DATABASE_URL": url, "ENV_FILE": path])
+        let bad = try await run(["check"], environment: ["DATABASE_URL": url, "ENV_FILE": path])
         #expect(bad.status == 78)
         #expect(bad.text.contains("\(path):2"), "\(bad.text)")
     }

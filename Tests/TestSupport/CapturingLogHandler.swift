@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Synchronization
 
@@ -51,4 +52,12 @@ public final class Locked<Value: Sendable>: Sendable {
         mutex.withLock { value in body(&value) }
     }
     public var value: Value { mutex.withLock { $0 } }
+}
+
+/// Runs blocking work (a child process, a socket wait) on a thread of its own, so that it never
+/// holds a thread of the cooperative pool that the servers under test need.
+public func onOwnThread<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Swift.Result { try body() }) }.start()
+    }
 }
