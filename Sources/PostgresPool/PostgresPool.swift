@@ -40,11 +40,13 @@ public final class PostgresPool: Service, Sendable {
 
     // MARK: - Lending
 
-    /// Lends a connection to `body` and takes it back afterwards, whatever happens.
+    /// Lends a connection to `body` and takes it back afterwards, whatever happens. Inside
+    /// `withSharedTransaction` it lends that transaction's connection.
     public func withConnection<Result>(
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {
+        if let shared = sharedConnection { return try await body(shared) }
         let connection = try await lease()
         do {
             let result = try await body(connection)
@@ -57,11 +59,13 @@ public final class PostgresPool: Service, Sendable {
     }
 
     /// Lends a connection inside `BEGIN … COMMIT`; see `PostgresConnection.withTransaction`.
+    /// Inside `withSharedTransaction` it joins that transaction instead.
     public func withTransaction<Result>(
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {
-        try await withConnection { connection in
+        if let shared = sharedConnection { return try await body(shared) }  // joins the shared transaction
+        return try await withConnection { connection in
             try await connection.withTransaction { connection in try await body(connection) }
         }
     }
