@@ -1,14 +1,29 @@
 import Foundation
+import Synchronization
 
 /// Time-ordered UUIDs (version 7): the first 48 bits are the Unix time in milliseconds, so ids
 /// sort by creation and keep B-tree inserts local.
 public enum UUIDv7 {
+    /// The last millisecond and sequence handed out, so ids made by this process in the same
+    /// millisecond still sort in the order they were made (RFC 9562, method 1: a counter in rand_a).
+    private static let last = Mutex<(milliseconds: UInt64, sequence: UInt16)>((0, 0))
+
     public static func make(at date: Date = Date()) -> UUID {
         var generator = SystemRandomNumberGenerator()
         var bytes = (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        let milliseconds = UInt64(max(0, date.timeIntervalSince1970 * 1000))
+        let seconds = date.timeIntervalSince1970
+        let requested: UInt64 = seconds.isFinite && seconds > 0 ? UInt64(min(seconds * 1000, Double(1 << 47))) : 0
+        let (milliseconds, sequence) = last.withLock { last -> (UInt64, UInt16) in
+            if requested > last.milliseconds || last.sequence >= 0x0FFF {
+                last = (max(requested, last.milliseconds + (requested > last.milliseconds ? 0 : 1)), UInt16.random(in: 0...0x07FF))
+            } else {
+                last.sequence += 1
+            }
+            return last
+        }
         for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: milliseconds >> (8 * (5 - index))) }
-        bytes[6] = 0x70 | (bytes[6] & 0x0F)
+        bytes[6] = 0x70 | UInt8(sequence >> 8)
+        bytes[7] = UInt8(truncatingIfNeeded: sequence)
         bytes[8] = 0x80 | (bytes[8] & 0x3F)
         return UUID(
             uuid: (

@@ -64,7 +64,8 @@ extension ResearchStoreCommand {
             let shutdown = ShutdownState()
             let app = buildApplication(
                 settings: http, pool: pool, version: ResearchStoreCommand.version, logger: logger, metrics: metrics,
-                sweepInterval: settings.expirySweepInterval, shutdown: shutdown)
+                sweepInterval: settings.expirySweepInterval, shutdown: shutdown, cursors: settings.makeCursorSigner(),
+                exportLimits: settings.exportLimits)
             // On SIGTERM: readiness turns false at once, then after the drain delay the server stops
             // accepting, lets requests in flight finish, and closes the pool. Past the deadline,
             // what is left is cancelled.
@@ -139,6 +140,10 @@ extension ResearchStoreCommand {
                 "SHUTDOWN_DRAIN_DELAY_S=\(settings.shutdownDrainDelay.components.seconds) "
                     + "SHUTDOWN_TIMEOUT_S=\(settings.shutdownTimeout.components.seconds)")
             print("EXPIRY_SWEEP_INTERVAL_S=\(settings.expirySweepInterval.components.seconds)")
+            print("CURSOR_SECRET=\(settings.cursorSecret == nil ? "(not set: a key of this process only)" : "****")")
+            print(
+                "EXPORT_MAX_CONCURRENT=\(settings.exportLimits.maximumConcurrent) "
+                    + "EXPORT_WRITE_TIMEOUT_S=\(settings.exportLimits.writeTimeout.components.seconds)")
             _ = try await authMode(settings)
             print("AUTH_MODE=\(settings.authMode)\(settings.allowsUnauthenticatedNetwork ? " (UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK=true)" : "")")
             if settings.authMode == "jwt" {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Postgres
 import PostgresPool
+import ResearchStore
 import ResearchStoreHTTP
 
 /// The service's configuration, read from environment variables (documented in `env.example`).
@@ -32,6 +33,11 @@ struct Settings {
     var jwtAudience: String?
     /// `AUTH_MODE=none` beyond loopback, explicitly allowed.
     var allowsUnauthenticatedNetwork = false
+    /// The key every replica signs cursors with (`CURSOR_SECRET`); nil: a per-process key,
+    /// allowed only with `AUTH_MODE=none` (local runs).
+    var cursorSecret: String?
+    /// Exports streamed at once, each on a connection of the export pool (`EXPORT_MAX_CONCURRENT`).
+    var exportLimits = ExportLimits()
 
     /// Every problem found, one line each, so an operator fixes them all in one go.
     struct Invalid: Error, CustomStringConvertible {
@@ -79,6 +85,12 @@ struct Settings {
         settings.http.idleTimeout = .seconds(reader.integer("HTTP_IDLE_TIMEOUT_S", default: 30, in: 1...3600))
         settings.http.bodyReadTimeout = .seconds(reader.integer("BODY_READ_TIMEOUT_S", default: 30, in: 1...3600))
         settings.allowsUnauthenticatedNetwork = reader.boolean("UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK", default: false)
+        settings.cursorSecret = reader.optional("CURSOR_SECRET")
+        settings.exportLimits.maximumConcurrent = reader.integer("EXPORT_MAX_CONCURRENT", default: 2, in: 1...100)
+        settings.exportLimits.writeTimeout = .seconds(reader.integer("EXPORT_WRITE_TIMEOUT_S", default: 30, in: 1...3600))
+        if let secret = settings.cursorSecret, secret.utf8.count < CursorSigner.minimumSecretBytes {
+            reader.problems.append("CURSOR_SECRET must be at least \(CursorSigner.minimumSecretBytes) bytes (is \(secret.utf8.count))")
+        }
         switch settings.authMode {
         case "none":
             if !Self.isLoopback(settings.http.host), !settings.allowsUnauthenticatedNetwork {
@@ -87,7 +99,12 @@ struct Settings {
                         + "listen on 127.0.0.1, or set UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK=true if something in front authenticates")
             }
         case "jwt":
-            break  // the key is checked by authMode(), which needs to load it
+            // The JWT key is checked by authMode(), which needs to load it.
+            if settings.cursorSecret == nil {
+                reader.problems.append(
+                    "CURSOR_SECRET is not set: with AUTH_MODE=jwt every replica must sign cursors with the same key "
+                        + "(at least 32 random bytes, e.g. openssl rand -base64 48)")
+            }
         default:
             reader.problems.append("AUTH_MODE=\(settings.authMode) is not one of none, jwt")
         }
@@ -113,6 +130,11 @@ struct Settings {
         } catch {
             throw Invalid(problems: [error.description])
         }
+    }
+
+    /// Signs cursors with `CURSOR_SECRET`, or with a key of this process only (local runs).
+    func makeCursorSigner() -> CursorSigner {
+        cursorSecret.map { CursorSigner(secret: Array($0.utf8)) } ?? CursorSigner.random()
     }
 
     /// True for 127.0.0.0/8, ::1 and localhost.

@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import Logging
 import Synchronization
 import ResearchStore
@@ -16,9 +17,12 @@ public struct AppRequestContext: RequestContext {
     /// Shared by every copy of this request's context, so that the request log (an outer
     /// middleware) learns the user id that an inner one found.
     let identity = RequestIdentity()
+    /// The client's connection, for closing it when a streamed response stalls.
+    let channel: any Channel
 
     public init(source: Source) {
         coreContext = .init(source: source)
+        channel = source.channel
     }
 
     /// Bodies are read with explicit per-route limits (see `BodyLimits`); this is the ceiling.

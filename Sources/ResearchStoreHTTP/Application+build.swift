@@ -28,8 +28,10 @@ public struct HTTPSettings: Sendable {
 }
 
 /// Builds the router: the middleware every request passes, then each controller's routes.
+/// Cursors are signed with `cursors`; exports run through `exports` (by default on `pool`).
 public func buildRouter(
-    health: HealthService, pool: PostgresPool, metrics: AppMetrics = AppMetrics(), settings: HTTPSettings = HTTPSettings()
+    health: HealthService, pool: PostgresPool, metrics: AppMetrics = AppMetrics(), settings: HTTPSettings = HTTPSettings(),
+    cursors: CursorSigner = .random(), exports: ExportGate? = nil
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
@@ -48,30 +50,40 @@ public func buildRouter(
     MetricsController(metrics: metrics, health: health).register(with: router)
     OpenAPIController().register(with: router)
     let idempotent = IdempotentCreate(idempotency: IdempotencyService(pool: pool))
-    SessionsController(sessions: SessionService(pool: pool), idempotent: idempotent).register(with: router)
+    SessionsController(sessions: SessionService(pool: pool, cursors: cursors), idempotent: idempotent).register(with: router)
     MessagesController(
-        messages: MessageService(pool: pool), context: ContextService(pool: pool), idempotent: idempotent, metrics: metrics
+        messages: MessageService(pool: pool, cursors: cursors), context: ContextService(pool: pool), idempotent: idempotent, metrics: metrics
     ).register(with: router)
-    ResearchController(research: ResearchService(pool: pool), idempotent: idempotent).register(with: router)
+    ResearchController(research: ResearchService(pool: pool, cursors: cursors), idempotent: idempotent).register(with: router)
     AnalyticsController(analytics: AnalyticsService(pool: pool), idempotent: idempotent, metrics: metrics).register(with: router)
     UsageController(usage: LLMUsageService(pool: pool), idempotent: idempotent, metrics: metrics).register(with: router)
     FeedbackController(feedback: FeedbackService(pool: pool), idempotent: idempotent).register(with: router)
-    AdminController(statistics: AdminStatisticsService(pool: pool), audit: AuditService(pool: pool)).register(with: router)
-    DomainSetsController(domainSets: DomainSetService(pool: pool), idempotent: idempotent).register(with: router)
+    AdminController(statistics: AdminStatisticsService(pool: pool), audit: AuditService(pool: pool, cursors: cursors)).register(with: router)
+    DomainSetsController(domainSets: DomainSetService(pool: pool, cursors: cursors), idempotent: idempotent).register(with: router)
     CacheController(cache: CacheService(pool: pool)).register(with: router)
-    UsersController(users: UserService(pool: pool)).register(with: router)
+    UsersController(users: UserService(pool: pool, exports: exports ?? ExportGate(pool: pool, limits: ExportLimits())))
+        .register(with: router)
     return router
 }
 
-/// Builds the whole application: router, pool service, expiry sweeper (every `sweepInterval`)
-/// and shutdown signal. Tests reuse it.
+/// Builds the whole application: router, request pool, the exports' own pool, the health probe's
+/// connection, expiry sweeper (every `sweepInterval`) and shutdown signal. Tests reuse it.
 public func buildApplication(
     settings: HTTPSettings, pool: PostgresPool, version: String, logger: Logger, metrics: AppMetrics = AppMetrics(),
-    sweepInterval: Duration = .seconds(60), shutdown: ShutdownState = ShutdownState()
+    sweepInterval: Duration = .seconds(60), shutdown: ShutdownState = ShutdownState(), cursors: CursorSigner = .random(),
+    exportLimits: ExportLimits = ExportLimits()
 ) -> some ApplicationProtocol {
-    let health = HealthService(pool: pool, shutdown: shutdown, version: version)
+    let probe = DatabaseProbe(configuration: pool.connectionConfiguration, logger: logger)
+    let health = HealthService(pool: pool, probe: probe, shutdown: shutdown, version: version)
+    var exportPoolConfiguration = PostgresPoolConfiguration()
+    exportPoolConfiguration.maximumConnections = exportLimits.maximumConcurrent
+    exportPoolConfiguration.acquireTimeout = pool.configuration.acquireTimeout
+    exportPoolConfiguration.shutdownGracePeriod = pool.configuration.shutdownGracePeriod
+    let exportPool = PostgresPool(configuration: exportPoolConfiguration, connection: pool.connectionConfiguration, logger: logger)
+    let exports = ExportGate(pool: exportPool, limits: exportLimits)
     return Application(
-        router: buildRouter(health: health, pool: pool, metrics: metrics, settings: settings),
+        router: buildRouter(
+            health: health, pool: pool, metrics: metrics, settings: settings, cursors: cursors, exports: exports),
         server: .http1(
             configuration: .init(
                 idleTimeout: .nanoseconds(Int64(settings.idleTimeout.components.seconds) * 1_000_000_000),
@@ -79,7 +91,7 @@ public func buildApplication(
                     maxHeaderFieldSize: settings.maximumHeaderBytes, maxHeaderListSize: settings.maximumHeaderBytes,
                     maxHeaderFieldCount: 200))),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "research-store"),
-        services: [pool, ExpirySweeper(pool: pool, interval: sweepInterval, logger: logger)],
+        services: [pool, exportPool, probe, ExpirySweeper(pool: pool, interval: sweepInterval, logger: logger)],
         logger: logger)
 }
 

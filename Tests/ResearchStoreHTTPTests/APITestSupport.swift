@@ -4,26 +4,33 @@ import HummingbirdTesting
 import HTTPTypes
 import Postgres
 import PostgresPool
+import ResearchStore
 import ResearchStoreHTTP
 import TestSupport
 import Testing
 
 /// Runs `body` against the real server — listening on a free loopback port, spoken to over
 /// HTTP/1.1 — with the whole application on the real, migrated test database.
+/// `pool` adjusts the request pool (8 connections by default); `cursors` signs cursors (a key of
+/// this app only by default).
 func withAPI(
     metrics: AppMetrics = AppMetrics(), settings: HTTPSettings = HTTPSettings(port: 0), databaseURL: String? = nil,
+    cursors: CursorSigner = .random(), exportLimits: ExportLimits = ExportLimits(),
+    pool adjust: (inout PostgresPoolConfiguration) -> Void = { _ in },
     _ body: @Sendable (any TestClientProtocol) async throws -> Void
 ) async throws {
     var configuration = PostgresPoolConfiguration()
     configuration.maximumConnections = 8
     configuration.shutdownGracePeriod = .seconds(1)
+    adjust(&configuration)
     var connection = try PostgresConfiguration(connectionString: try databaseURL ?? TestDatabase.url())
     connection.observer = { duration, error in metrics.recordQuery(duration, error: error) }
     let pool = PostgresPool(
         configuration: configuration, connection: connection, logger: TestDatabase.logger,
         recordWait: { metrics.recordPoolWait($0) })
     let app = buildApplication(
-        settings: settings, pool: pool, version: "test", logger: TestDatabase.logger, metrics: metrics)
+        settings: settings, pool: pool, version: "test", logger: TestDatabase.logger, metrics: metrics, cursors: cursors,
+        exportLimits: exportLimits)
     try await app.test(.live, body)
 }
 
@@ -66,4 +73,17 @@ func expectProblem(
     #expect(body["request_id"] as? String == response.headers[HTTPField.Name("X-Request-ID")!], sourceLocation: sourceLocation)
     let named = ((body["errors"] as? [[String: Any]]) ?? []).compactMap { $0["field"] as? String }
     #expect(named == fields, sourceLocation: sourceLocation)
+}
+
+/// Sends one request on a connection of its own and returns its status. The test client of
+/// `withAPI` has one connection and gets its answers in order, so a request that blocks (or that
+/// must run beside others, really at once) needs its own.
+func statusOnOwnConnection(
+    port: Int, _ method: HTTPRequest.Method, _ uri: String, as user: String, json body: String? = nil
+) async throws -> HTTPResponse.Status {
+    try await TestClient.withClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(120))) { client in
+        var headers: HTTPFields = [HTTPField.Name("X-User-ID")!: user]
+        if body != nil { headers[.contentType] = "application/json" }
+        return try await client.execute(.init(uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })).status
+    }
 }

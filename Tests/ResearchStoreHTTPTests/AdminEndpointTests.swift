@@ -36,7 +36,7 @@ struct AdminEndpointTests {
             }
             try expectProblem(try await client.call(.get, "/db/admin/audit?limit=0", as: uniqueUser()), .unprocessableContent, fields: ["limit"])
             try expectProblem(try await client.call(.get, "/db/admin/audit?limit=201", as: "ops", admin: true), .unprocessableContent, fields: ["limit"])
-            try expectProblem(try await client.call(.get, "/db/admin/audit?cursor=bogus", as: "ops", admin: true), .badRequest)
+            try expectProblem(try await client.call(.get, "/db/admin/audit?cursor=bogus", as: "ops", admin: true), .badRequest, fields: ["cursor"])
         }
     }
 
@@ -168,16 +168,17 @@ struct AdminEndpointTests {
             #expect(Set(mine[0].keys) == ["id", "at", "actor_user_id", "action", "target_type", "target_id", "details"])
 
             var cursor: String?
-            var seen: [(String, Int)] = []
+            var seen: [(String, String)] = []
             for _ in 0..<3 {
                 let uri = "/db/admin/audit?limit=2" + (cursor.map { "&cursor=\($0)" } ?? "")
                 let body = try json(try await client.call(.get, uri, as: "ops", admin: true))
                 let entries = try #require(body["items"] as? [[String: Any]])
-                seen += entries.map { ($0["at"] as? String ?? "", $0["id"] as? Int ?? 0) }
+                seen += entries.map { ($0["at"] as? String ?? "", $0["id"] as? String ?? "") }
                 cursor = body["next_cursor"] as? String
                 if cursor == nil { break }
             }
             #expect(seen.count >= 3)
+            #expect(seen.allSatisfy { UUID(uuidString: $0.1) != nil }, "audit ids are UUID strings: \(seen)")
             #expect(Set(seen.map(\.1)).count == seen.count)
             #expect(zip(seen, seen.dropFirst()).allSatisfy { $0.0 > $1.0 || ($0.0 == $1.0 && $0.1 > $1.1) })
         }
@@ -189,7 +190,7 @@ struct AuditEntriesTests {
     func entries(target: String) async throws -> [(action: String, actor: String, details: String)] {
         try await TestDatabase.withConnection { connection in
             try await connection.query(
-                "SELECT action, actor_user_id, details::text FROM audit_log WHERE target_id = \(target) ORDER BY id"
+                "SELECT action, actor_user_id, details::text FROM audit_log WHERE target_id = \(target) ORDER BY at, id"
             ).map { try $0.decode((String, String, String).self) }
         }
     }

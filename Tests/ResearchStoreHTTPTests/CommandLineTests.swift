@@ -58,7 +58,7 @@ struct CommandLineTests {
 
     @Test("a connection string libpq cannot parse is refused before anything starts")
     func unparsableURL() async throws {
-        let output = try await run(["check"], environment: ["DATABASE_URL": "host=x sslmod=require password=Hidden-Pw"])
+        let output = try await run(["check"], environment: ["DATABASE_URL": "host=x sslmod=require password=Hidden-Pw", "AUTH_MODE": "none"])
         #expect(output.status == 78)
         #expect(output.text.contains("sslmod"))
         #expect(!output.text.contains("Hidden-Pw"))
@@ -80,10 +80,11 @@ struct CommandLineTests {
     @Test("jwt is the default and start-up fails clearly without a key, with a short secret or a weak public key")
     func jwtKeys() async throws {
         let url = try TestDatabase.url()
-        let missing = try await run(["check"], environment: ["DATABASE_URL": url])
+        let cursorKey = String(repeating: "k", count: 32)
+        let missing = try await run(["check"], environment: ["DATABASE_URL": url, "CURSOR_SECRET": cursorKey])
         #expect(missing.status == 78)
         #expect(missing.text.contains("JWT_SECRET") && missing.text.contains("JWT_PUBLIC_KEY_FILE"), "\(missing.text)")
-        let short = try await run(["check"], environment: ["DATABASE_URL": url, "JWT_SECRET": "short-Secret-123"])
+        let short = try await run(["check"], environment: ["DATABASE_URL": url, "CURSOR_SECRET": cursorKey, "JWT_SECRET": "short-Secret-123"])
         #expect(short.status == 78)
         #expect(short.text.contains("at least 32") && !short.text.contains("short-Secret-123"), "\(short.text)")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)").path
@@ -91,14 +92,22 @@ struct CommandLineTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try await runOpenSSL(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", directory + "/weak.pem"])
         try await runOpenSSL(["pkey", "-in", directory + "/weak.pem", "-pubout", "-out", directory + "/weak.pub"])
-        let weak = try await run(["check"], environment: ["DATABASE_URL": url, "JWT_PUBLIC_KEY_FILE": directory + "/weak.pub"])
+        let weak = try await run(["check"], environment: ["DATABASE_URL": url, "CURSOR_SECRET": cursorKey, "JWT_PUBLIC_KEY_FILE": directory + "/weak.pub"])
         #expect(weak.status == 78)
         #expect(weak.text.contains("2048"), "\(weak.text)")
-        let unreadable = try await run(["check"], environment: ["DATABASE_URL": url, "JWT_PUBLIC_KEY_FILE": directory + "/none.pub"])
+        let unreadable = try await run(["check"], environment: ["DATABASE_URL": url, "CURSOR_SECRET": cursorKey, "JWT_PUBLIC_KEY_FILE": directory + "/none.pub"])
         #expect(unreadable.status == 78 && unreadable.text.contains("cannot be read"))
         let secret = String(repeating: "s", count: 40)
-        let good = try await run(["check"], environment: ["DATABASE_URL": url, "JWT_SECRET": secret, "HOST": "0.0.0.0"])
+        let noCursorKey = try await run(["check"], environment: ["DATABASE_URL": url, "JWT_SECRET": secret])
+        #expect(noCursorKey.status == 78 && noCursorKey.text.contains("CURSOR_SECRET"), "\(noCursorKey.text)")
+        let shortCursorKey = try await run(
+            ["check"], environment: ["DATABASE_URL": url, "JWT_SECRET": secret, "CURSOR_SECRET": "too-short"])
+        #expect(shortCursorKey.status == 78 && shortCursorKey.text.contains("at least 32"), "\(shortCursorKey.text)")
+        let cursorSecret = String(repeating: "c", count: 32)
+        let good = try await run(
+            ["check"], environment: ["DATABASE_URL": url, "JWT_SECRET": secret, "CURSOR_SECRET": cursorSecret, "HOST": "0.0.0.0"])
         #expect(good.status == 0, "\(good.text)")
+        #expect(good.text.contains("CURSOR_SECRET=****") && !good.text.contains(cursorSecret), "\(good.text)")
         #expect(good.text.contains("AUTH_MODE=jwt") && good.text.contains("JWT_SECRET=****") && !good.text.contains(secret))
     }
 

@@ -114,4 +114,30 @@ struct ContextEndpointTests {
             try expectProblem(try await client.call(.get, "/db/context/not-a-uuid", as: user), .notFound)
         }
     }
+
+    @Test("the context is read from one snapshot: counters and messages agree while messages are being stored")
+    func oneSnapshot() async throws {
+        let user = uniqueUser()
+        try await withAPI { client in
+            let session = try await createSession(client, user: user)
+            let writer = Task {
+                for index in 0..<300 {
+                    _ = try await client.call(
+                        .post, "/db/messages/store", as: user,
+                        json: #"{"session_id": "\#(session)", "role": "user", "content": "m\#(index)"}"#)
+                }
+            }
+            var checked = 0
+            while !writer.isCancelled, checked < 300 {
+                let context = try json(try await client.call(.get, "/db/context/\(session)?max_messages=5", as: user))
+                let count = try #require((context["session"] as? [String: Any])?["message_count"] as? Int)
+                let messages = try #require(context["messages"] as? [[String: Any]])
+                let omitted = try #require(context["omitted_messages"] as? Int)
+                #expect(omitted >= 0 && omitted == count - messages.count, "count \(count), kept \(messages.count), omitted \(omitted)")
+                #expect((messages.last?["seq"] as? Int ?? 0) == count, "the newest message read is not the session's last")
+                checked += 1
+            }
+            try await writer.value
+        }
+    }
 }

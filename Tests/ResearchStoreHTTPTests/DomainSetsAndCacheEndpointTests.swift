@@ -120,7 +120,7 @@ struct DomainSetsEndpointTests {
             #expect(seen.filter { $0.hasPrefix(prefix) } == names)
             #expect(seen == seen.sorted())
             try expectProblem(try await client.call(.get, "/db/domain-sets?limit=201", as: "u"), .unprocessableContent, fields: ["limit"])
-            try expectProblem(try await client.call(.get, "/db/domain-sets?cursor=x", as: "u"), .badRequest)
+            try expectProblem(try await client.call(.get, "/db/domain-sets?cursor=x", as: "u"), .badRequest, fields: ["cursor"])
         }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Postgres
 import TestSupport
 import Testing
 
@@ -83,8 +84,58 @@ struct IdempotencyTests {
             for bad in ["", String(repeating: "k", count: 256)] {
                 try expectProblem(
                     try await client.call(.post, "/db/sessions/create", as: uniqueUser(), json: #"{"title": "t"}"#, headers: [key: bad]),
-                    .badRequest)
+                    .badRequest, fields: ["Idempotency-Key"])
             }
+        }
+    }
+
+    @Test("a refused request (400/422) with a key writes nothing, not even the caller's user record")
+    func refusedWritesNothing() async throws {
+        let user = uniqueUser("refused")
+        try await withAPI { client in
+            try expectProblem(
+                try await client.call(.post, "/db/sessions/create", as: user, json: #"{"title": ""}"#, headers: [key: "r-1"]),
+                .unprocessableContent, fields: ["title"])
+            try expectProblem(
+                try await client.call(.post, "/db/sessions/create", as: user, json: "{", headers: [key: "r-2"]), .badRequest)
+            try expectProblem(try await client.call(.get, "/db/users/\(user)", as: user), .notFound)
+        }
+        let rows = try await TestDatabase.withConnection { connection in
+            try await connection.query("SELECT count(*) FROM idempotency_keys WHERE user_id = \(user)").first!.decode(0, as: Int.self)
+        }
+        #expect(rows == 0)
+    }
+
+    @Test("the write and its recorded response commit together: when recording fails, nothing was created")
+    func writeAndRecordAreAtomic() async throws {
+        let user = uniqueUser("atomic")
+        let function = TestDatabase.uniqueName("fail_record")
+        let keyValue = "fail-record-\(UUID().uuidString)"
+        try await TestDatabase.withConnection { connection in
+            try await connection.query(
+                PostgresQuery(unsafeSQL: """
+                    CREATE FUNCTION \(function)() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN RAISE EXCEPTION 'recording refused' USING ERRCODE = '53000'; END $$
+                    """))
+            try await connection.query(
+                PostgresQuery(unsafeSQL: """
+                    CREATE TRIGGER \(function) BEFORE INSERT OR UPDATE ON idempotency_keys FOR EACH ROW
+                    WHEN (NEW.key = '\(keyValue)') EXECUTE FUNCTION \(function)()
+                    """))
+        }
+        try await withAPI { client in
+            let failed = try await client.call(.post, "/db/sessions/create", as: user, json: #"{"title": "atomic"}"#, headers: [key: keyValue])
+            try expectProblem(failed, .serviceUnavailable)
+            #expect(try await sessionCount(client, user: user) == 0, "the session committed without its recorded response")
+            try await TestDatabase.withConnection { connection in
+                try await connection.query(PostgresQuery(unsafeSQL: "DROP TRIGGER \(function) ON idempotency_keys"))
+                try await connection.query(PostgresQuery(unsafeSQL: "DROP FUNCTION \(function)()"))
+            }
+            let retried = try await client.call(.post, "/db/sessions/create", as: user, json: #"{"title": "atomic"}"#, headers: [key: keyValue])
+            #expect(retried.status == .created && retried.headers[replayed] == nil)
+            let again = try await client.call(.post, "/db/sessions/create", as: user, json: #"{"title": "atomic"}"#, headers: [key: keyValue])
+            #expect(again.status == .created && again.headers[replayed] == "true")
+            #expect(try await sessionCount(client, user: user) == 1)
         }
     }
 }

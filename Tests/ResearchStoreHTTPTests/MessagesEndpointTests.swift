@@ -178,7 +178,7 @@ struct MessagesEndpointTests {
             #expect(first["next_cursor"] is NSNull)
             try expectProblem(try await client.call(.get, "/db/sessions/\(session)/messages?limit=201", as: user), .unprocessableContent, fields: ["limit"])
             try expectProblem(try await client.call(.get, "/db/sessions/\(session)/messages?order=up", as: user), .unprocessableContent, fields: ["order"])
-            try expectProblem(try await client.call(.get, "/db/sessions/\(session)/messages?cursor=abc", as: user), .badRequest)
+            try expectProblem(try await client.call(.get, "/db/sessions/\(session)/messages?cursor=abc", as: user), .badRequest, fields: ["cursor"])
         }
     }
 }

@@ -16,7 +16,9 @@ struct OpenAPITests {
     func servedRoutes() throws -> Set<String> {
         let connection = try PostgresConfiguration(connectionString: "host=127.0.0.1 port=1")
         let pool = PostgresPool(configuration: .init(), connection: connection, logger: TestDatabase.logger)
-        let router = buildRouter(health: HealthService(pool: pool, shutdown: ShutdownState(), version: "test"), pool: pool)
+        let router = buildRouter(health: HealthService(
+                pool: pool, probe: DatabaseProbe(configuration: pool.connectionConfiguration, logger: Logger(label: "test")),
+                shutdown: ShutdownState(), version: "test"), pool: pool)
         return Set(
             router.routes.map { route in
                 // `**` (the rest of the path) is only used for cache keys, which may hold `/`.

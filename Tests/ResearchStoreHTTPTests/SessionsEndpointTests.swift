@@ -163,10 +163,36 @@ struct SessionsEndpointTests {
         try await withAPI { client in
             try expectProblem(try await client.call(.get, "/db/sessions?limit=0", as: user), .unprocessableContent, fields: ["limit"])
             try expectProblem(try await client.call(.get, "/db/sessions?limit=101", as: user), .unprocessableContent, fields: ["limit"])
-            try expectProblem(try await client.call(.get, "/db/sessions?cursor=forged", as: user), .badRequest)
+            try expectProblem(try await client.call(.get, "/db/sessions?cursor=forged", as: user), .badRequest, fields: ["cursor"])
             try expectProblem(try await client.call(.get, "/db/sessions?user_id=bad%20id", as: user), .unprocessableContent, fields: ["user_id"])
             try expectProblem(try await client.call(.get, "/db/sessions?user_id=someone-else", as: user), .forbidden)
             #expect(try await client.call(.get, "/db/sessions?user_id=someone-else", as: "root", admin: true).status == .ok)
+        }
+    }
+
+    @Test("an explicit null is not absent: null for a non-nullable field is 422 naming it, and changes nothing")
+    func explicitNulls() async throws {
+        let user = uniqueUser()
+        try await withAPI { client in
+            let id = try await createSession(client, user: user, title: "kept")
+            for field in ["title", "status", "metadata"] {
+                try expectProblem(
+                    try await client.call(.patch, "/db/sessions/\(id)", as: user, json: #"{"\#(field)": null}"#),
+                    .unprocessableContent, fields: [field])
+            }
+            try expectProblem(
+                try await client.call(.post, "/db/sessions/create", as: user, json: #"{"title": "t", "metadata": null}"#),
+                .unprocessableContent, fields: ["metadata"])
+            try expectProblem(
+                try await client.call(.post, "/db/sessions/create", as: user, json: #"{"title": null}"#),
+                .unprocessableContent, fields: ["title"])
+            let session = try json(try await client.call(.get, "/db/sessions/\(id)", as: user))
+            #expect(session["title"] as? String == "kept" && session["status"] as? String == "active")
+            // A nullable field may be null: a message's model.
+            let stored = try await client.call(
+                .post, "/db/messages/store", as: user,
+                json: #"{"session_id": "\#(id)", "role": "assistant", "content": "x", "model": null}"#)
+            #expect(stored.status == .created, "\(String(buffer: stored.body))")
         }
     }
 }

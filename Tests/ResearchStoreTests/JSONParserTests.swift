@@ -73,13 +73,31 @@ struct TimestampAndCursorTests {
         #expect(Timestamp.parse("yesterday") == nil)
     }
 
-    @Test("a cursor decodes only as the kind it was issued for")
+    @Test("a cursor decodes only as the kind it was issued for, only with the key that signed it")
     func cursors() throws {
+        let signer = CursorSigner(secret: Array(repeating: 7, count: 32))
         let cursor = Cursor(kind: "sessions", position: 1_795_430_854_123, id: UUID())
-        #expect(try Cursor.decode(cursor.encoded, kind: "sessions") == cursor)
-        #expect(throws: ServiceError.self) { try Cursor.decode(cursor.encoded, kind: "messages") }
-        #expect(throws: ServiceError.self) { try Cursor.decode("bm90IGEgY3Vyc29y", kind: "sessions") }
-        #expect(throws: ServiceError.self) { try Cursor.decode(String(cursor.encoded.dropLast(3)), kind: "sessions") }
+        let text = signer.encode(cursor)
+        #expect(try signer.decode(text, kind: "sessions") == cursor)
+        #expect(throws: ServiceError.self) { try signer.decode(text, kind: "messages") }
+        #expect(throws: ServiceError.self) { try signer.decode("bm90IGEgY3Vyc29y", kind: "sessions") }
+        #expect(throws: ServiceError.self) { try signer.decode(String(text.dropLast(3)), kind: "sessions") }
+        #expect(throws: ServiceError.self) { try signer.decode(text + "AA", kind: "sessions") }
+        #expect(throws: ServiceError.self) { try CursorSigner.random().decode(text, kind: "sessions") }
+        // An unsigned cursor of the old form, with a position no date can hold.
+        let unsigned = Data("v1|sessions|9000000000000000000|\(UUID().uuidString)".utf8).base64URLEncodedString()
+        #expect(throws: ServiceError.self) { try signer.decode(unsigned, kind: "sessions") }
+    }
+
+    @Test("dates PostgreSQL cannot hold are refused on input and never trap on output")
+    func dateRange() {
+        #expect(Timestamp.date(millisecondsSince1970: 9_000_000_000_000_000_000) == nil)
+        #expect(Timestamp.date(millisecondsSince1970: .min) == nil)
+        #expect(Timestamp.date(millisecondsSince1970: 0) == Date(timeIntervalSince1970: 0))
+        #expect(Timestamp.parse("0001-01-01T00:00:00Z") != nil)
+        #expect(Timestamp.format(Date(timeIntervalSince1970: 1e300)).hasPrefix("294276-12-31"))
+        #expect(Timestamp.format(Date(timeIntervalSince1970: .nan)).isEmpty == false)
+        #expect(Timestamp.format(Date(timeIntervalSince1970: -1e300)).isEmpty == false)
     }
 
     @Test("UUIDs are written in lower case, like uuidString.lowercased()")

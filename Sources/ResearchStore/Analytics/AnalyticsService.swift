@@ -81,9 +81,9 @@ public struct AnalyticsService: Sendable {
         var fields = InputReader(value, path: path)
         let eventType = fields.string(
             "event_type", length: 1...64, allowed: CharacterClass.lowercaseToken, description: typeDescription)
-        let sessionID = fields.uuid("session_id", required: false)
+        let sessionID = fields.uuid("session_id", required: false, nullable: true)
         let properties = fields.object("properties")
-        let duration = fields.nonNegativeNumber("duration_ms", required: false)
+        let duration = fields.nonNegativeNumber("duration_ms", required: false, nullable: true)
         let occurredAt = fields.timestamp("occurred_at", required: false)
         input.merge(fields.errors)
         guard fields.errors.isEmpty, let eventType else { return nil }

@@ -4,7 +4,7 @@ import Postgres
 /// One destructive or administrative action: who did what to whom. Holds identifiers and small
 /// facts (row counts, names), never content or credentials.
 public struct AuditEntry: Sendable, Equatable {
-    public var id: Int64
+    public var id: UUID
     public var at: Date
     /// Nil for the system's own actions.
     public var actorUserID: String?
@@ -17,14 +17,14 @@ public struct AuditEntry: Sendable, Equatable {
 
     init(row: PostgresRow) throws {
         let (id, at, actor, action, targetType, targetID, details) = try row.decode(
-            (Int64, Date, String?, String, String, String?, PostgresRawJSON).self)
+            (UUID, Date, String?, String, String, String?, PostgresRawJSON).self)
         self.init(
             id: id, at: at, actorUserID: actor, action: action, targetType: targetType, targetID: targetID,
             details: .raw(details.text))
     }
 
     public init(
-        id: Int64, at: Date, actorUserID: String?, action: String, targetType: String, targetID: String?, details: JSONValue
+        id: UUID, at: Date, actorUserID: String?, action: String, targetType: String, targetID: String?, details: JSONValue
     ) {
         self.id = id
         self.at = at

@@ -13,15 +13,15 @@ struct AuditStore: Sendable {
     ) async throws {
         try await connection.query(
             """
-            INSERT INTO audit_log (actor_user_id, action, target_type, target_id, details)
-            VALUES (\(actor.userID), \(action), \(targetType), \(targetID), \(PostgresRawJSON(details.serialized)))
+            INSERT INTO audit_log (id, actor_user_id, action, target_type, target_id, details)
+            VALUES (\(UUIDv7.make()), \(actor.userID), \(action), \(targetType), \(targetID), \(PostgresRawJSON(details.serialized)))
             """)
     }
 
     /// Newest first, ties by id; `after` is the last entry of the previous page.
-    func list(after: Cursor?, limit: Int) async throws -> [AuditEntry] {
-        let afterTime = after.map { Date(millisecondsSince1970: $0.position) }
-        let afterID = after.flatMap { $0.name.flatMap(Int64.init) }
+    func list(after: (after: Date, id: UUID)?, limit: Int) async throws -> [AuditEntry] {
+        let afterTime = after?.after
+        let afterID = after?.id
         return try await pool.query(
             """
             SELECT \(unescaped: AuditEntry.columns) FROM audit_log

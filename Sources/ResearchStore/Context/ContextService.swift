@@ -29,10 +29,12 @@ public struct ContextService: Sendable {
     }
 
     /// Reads the session, its recent messages, the pinned system message and the completed
-    /// research in one round trip (a pipeline).
+    /// research in one round trip (a pipeline) and from one snapshot (a repeatable-read
+    /// transaction), so the session's counters agree with the messages read.
     private func load(sessionID id: UUID, caller: Caller, maxTokens: Int, maxMessages: Int) async throws -> ContextWindow? {
-        let results = try await pool.withConnection { connection in
+        let pipelined = try await pool.withConnection { connection in
             try await connection.pipeline([
+                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
                 """
                 SELECT \(unescaped: Session.columns) FROM sessions
                 WHERE id = \(id) AND (\(caller.isAdmin) OR user_id = \(caller.userID))
@@ -50,8 +52,11 @@ public struct ContextService: Sendable {
                 WHERE session_id = \(id) AND status = 'completed'
                 ORDER BY finished_at DESC, id DESC LIMIT 5
                 """,
+                "COMMIT",
             ])
         }
+        let results = Array(pipelined.dropFirst())  // BEGIN's empty result first
+
         // The session row decides visibility: the other statements read nothing it does not allow.
         guard let sessionRow = results[0].first else { return nil }
         let session = try Session(row: sessionRow)
@@ -64,7 +69,7 @@ public struct ContextService: Sendable {
             return ContextWindow.Research(
                 id: id, question: question, workflowType: workflowType, result: .raw(result.text), finishedAt: finishedAt)
         }
-        let omitted = session.messageCount - chosen.messages.count
+        let omitted = max(0, session.messageCount - chosen.messages.count)
         return ContextWindow(
             session: session, messages: chosen.messages, tokenCount: chosen.tokens,
             truncated: omitted > 0 || chosen.pinnedLeftOut, omittedMessages: omitted, research: research)

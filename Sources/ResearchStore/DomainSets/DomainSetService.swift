@@ -5,9 +5,11 @@ import PostgresPool
 /// writes need the admin role and are audited.
 public struct DomainSetService: Sendable {
     let store: DomainSetStore
+    let cursors: CursorSigner
 
-    public init(pool: PostgresPool) {
+    public init(pool: PostgresPool, cursors: CursorSigner) {
         store = DomainSetStore(pool: pool)
+        self.cursors = cursors
     }
 
     static let nameDescription = "1 to 64 characters of [a-z0-9_-]"
@@ -64,12 +66,12 @@ public struct DomainSetService: Sendable {
         var reader = QueryReader(query)
         let limit = reader.limit(Self.listLimit)
         try reader.finish()
-        let cursor = try reader.cursor(kind: "domain-sets")
+        let cursor = try reader.cursor(kind: "domain-sets", signer: cursors)
         if let cursor, !(cursor.name.map(DomainSet.isValidName) ?? false) {
             throw ServiceError(.malformed, "cursor was not issued by this server for this list")
         }
         let sets = try await database(table: "domain_sets") { try await store.list(after: cursor?.name, limit: limit + 1) }
-        return Page(items: sets, limit: limit) { Cursor(kind: "domain-sets", position: 0, name: $0.name) }
+        return Page(items: sets, limit: limit, signer: cursors) { Cursor(kind: "domain-sets", position: 0, name: $0.name) }
     }
 
     private func requireAdmin(_ caller: Caller) throws {

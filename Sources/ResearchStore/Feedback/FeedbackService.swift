@@ -18,7 +18,7 @@ public struct FeedbackService: Sendable {
         let targetType = input.choice("target_type", of: Feedback.targetTypes)
         let targetID = input.uuid("target_id")
         let rating = input.integer("rating", in: 1...5)
-        let comment = input.string("comment", required: false, length: Self.commentLength)
+        let comment = input.string("comment", required: false, nullable: true, length: Self.commentLength)
         try input.finish()
         let stored = try await database(table: "feedback") {
             try await store.upsert(

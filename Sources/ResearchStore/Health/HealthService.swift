@@ -26,14 +26,18 @@ public struct Readiness: Sendable, Equatable {
 }
 
 /// Answers liveness, readiness and health questions about the service and its database.
+/// The database is asked through `DatabaseProbe` (a connection of its own, results cached for a
+/// second), never through the request pool, whose figures are only read.
 public struct HealthService: Sendable {
     let pool: PostgresPool
+    let probe: DatabaseProbe
     let shutdown: ShutdownState
     let startedAt: ContinuousClock.Instant
     public let version: String
 
-    public init(pool: PostgresPool, shutdown: ShutdownState, version: String) {
+    public init(pool: PostgresPool, probe: DatabaseProbe, shutdown: ShutdownState, version: String) {
         self.pool = pool
+        self.probe = probe
         self.shutdown = shutdown
         self.version = version
         self.startedAt = .now
@@ -42,18 +46,9 @@ public struct HealthService: Sendable {
     /// The pool's figures right now.
     public var poolStatistics: PostgresPoolStatistics { pool.statistics }
 
-    /// Round-trips to the database and reads the applied schema version.
+    /// Whether the database answers and its applied schema version, at most a second old.
     public func database() async -> DatabaseHealth {
-        let started = ContinuousClock.now
-        do {
-            let version = try await SchemaVersionReader.appliedVersion(pool: pool)
-            let elapsed = ContinuousClock.now - started
-            let milliseconds = Double(elapsed.components.seconds) * 1000
-                + Double(elapsed.components.attoseconds) / 1e15
-            return DatabaseHealth(reachable: true, latencyMilliseconds: (milliseconds * 100).rounded() / 100, schemaVersion: version)
-        } catch {
-            return DatabaseHealth(reachable: false, latencyMilliseconds: nil, schemaVersion: nil)
-        }
+        await probe.check()
     }
 
     public func report() async -> HealthReport {
@@ -81,8 +76,13 @@ public struct HealthService: Sendable {
 public enum SchemaVersionReader {
     /// The highest applied version, or 0 when nothing was ever migrated.
     public static func appliedVersion(pool: PostgresPool) async throws -> Int {
+        try await pool.withConnection { try await appliedVersion(on: $0) }
+    }
+
+    /// The same, on a connection the caller holds.
+    public static func appliedVersion(on connection: PostgresConnection) async throws -> Int {
         do {
-            let rows = try await pool.query("SELECT coalesce(max(version), 0) FROM schema_migrations")
+            let rows = try await connection.query("SELECT coalesce(max(version), 0) FROM schema_migrations")
             return try rows.first?.decode(0, as: Int.self) ?? 0
         } catch let error as PostgresError where error.sqlState == "42P01" {
             return 0  // undefined_table: a database never migrated

@@ -6,9 +6,11 @@ import PostgresPool
 /// returns the first response and writes nothing; the same key with another body, or while the
 /// first is still in flight, is a conflict.
 ///
-/// The claim is committed on its own before the work starts, so a concurrent duplicate sees it
-/// and is refused: exactly one of them creates. Only successful responses are kept; a failed
-/// first attempt releases the key so the client may retry.
+/// The key's record, the work and the recorded response are one transaction (`withSharedTransaction`:
+/// the work's own pool calls join it). So exactly one request creates, under every failure: a
+/// crash, a cancelled request or a failed write rolls the key back with the work, and a committed
+/// write always has its response recorded. A transaction-scoped advisory lock on the key makes a
+/// concurrent duplicate fail fast with `409` instead of waiting.
 public struct IdempotencyService: Sendable {
     let pool: PostgresPool
 
@@ -44,92 +46,86 @@ public struct IdempotencyService: Sendable {
         }
     }
 
-    public enum Claim: Sendable {
-        /// Go ahead, then `complete` or `release`.
-        case claimed
-        case replay(StoredResponse)
+    public enum Outcome: Sendable {
+        /// The work ran now and committed with its recorded response.
+        case performed(StoredResponse)
+        /// An earlier request with this key and body did the work: its response, unchanged.
+        case replayed(StoredResponse)
     }
 
-    /// An in-flight claim older than this is taken to be abandoned (its process died).
-    static let abandonedAfterSeconds = 120
-
-    /// Claims the key for a request whose body is `body`, or says what to do instead.
-    public func claim(_ scope: Scope, body: [UInt8]) async throws -> Claim {
-        guard (1...255).contains(scope.key.unicodeScalars.count) else {
-            throw ServiceError(.malformed, "Idempotency-Key must be 1 to 255 characters")
+    /// `400` unless the key is 1 to 255 characters; checked before any work.
+    public static func validate(key: String) throws(ServiceError) {
+        guard (1...255).contains(key.unicodeScalars.count) else {
+            throw ServiceError(.malformed, "Idempotency-Key must be 1 to 255 characters", fieldErrors: [
+                FieldError(field: "Idempotency-Key", message: "must be 1 to 255 characters")
+            ])
         }
+    }
+
+    /// Replays the response recorded for `scope`, or runs `work` and records its response, all
+    /// in one transaction. A deadlock or serialization failure retries the whole unit.
+    public func perform(
+        _ scope: Scope, body: [UInt8], work: () async throws -> StoredResponse
+    ) async throws -> Outcome {
+        try Self.validate(key: scope.key)
         let bytes = PostgresBytes(body)
         return try await database(table: "idempotency_keys") {
-            try await pool.withConnection { connection in
-                for _ in 0..<3 {
-                    let claimed = try await connection.query(
-                        """
-                        WITH owner AS (
-                            INSERT INTO users (id) VALUES (\(scope.userID)) ON CONFLICT (id) DO NOTHING
-                        )
-                        INSERT INTO idempotency_keys AS k (user_id, method, route, key, request_hash)
-                        VALUES (\(scope.userID), \(scope.method), \(scope.route), \(scope.key), encode(sha256(\(bytes)), 'hex'))
-                        ON CONFLICT (user_id, method, route, key) DO UPDATE SET
-                            request_hash = excluded.request_hash, state = 'in_flight', response_status = NULL,
-                            response_headers = NULL, response_body = NULL,
-                            created_at = date_trunc('milliseconds', now()),
-                            expires_at = date_trunc('milliseconds', now() + interval '24 hours')
-                        WHERE k.expires_at <= now()
-                           OR (k.state = 'in_flight' AND k.created_at < now() - make_interval(secs => \(Self.abandonedAfterSeconds)))
-                        RETURNING 1
-                        """)
-                    if !claimed.isEmpty { return .claimed }
-                    let existing = try await connection.query(
-                        """
-                        SELECT state, request_hash = encode(sha256(\(bytes)), 'hex'), response_status, response_headers,
-                               response_body
-                        FROM idempotency_keys
-                        WHERE user_id = \(scope.userID) AND method = \(scope.method) AND route = \(scope.route)
-                          AND key = \(scope.key)
-                        """)
-                    guard let row = existing.first else { continue }  // expired and swept meanwhile: claim again
-                    let (state, sameBody) = try row.decode((String, Bool).self)
-                    guard sameBody else {
-                        throw ServiceError(.conflict, "this Idempotency-Key was used with a different request body")
-                    }
-                    guard state == "completed" else {
-                        throw ServiceError(
-                            .conflict, "a request with this Idempotency-Key is still in progress", retryAfterSeconds: 1)
-                    }
-                    let headers = try row.decode(3, as: PostgresJSON<[String: String]>?.self)?.value ?? [:]
-                    return .replay(
-                        StoredResponse(
-                            status: try row.decode(2, as: Int.self), headers: headers,
-                            body: try row.decode(4, as: PostgresBytes.self).bytes))
-                }
-                throw ServiceError(.conflict, "this Idempotency-Key is contended; retry", retryAfterSeconds: 1)
+            try await pool.withSharedTransaction {
+                if let stored = try await claim(scope, body: bytes) { return .replayed(stored) }
+                let response = try await work()
+                try await record(scope, body: bytes, response: response)
+                return .performed(response)
             }
         }
     }
 
-    /// Records the response of a claimed key.
-    public func complete(_ scope: Scope, response: StoredResponse) async throws {
-        try await database(table: "idempotency_keys") {
-            try await pool.query(
+    /// Takes the key's lock for this transaction and returns the recorded response, if any.
+    private func claim(_ scope: Scope, body: PostgresBytes) async throws -> StoredResponse? {
+        try await pool.withConnection { connection in
+            let locked = try await connection.query(
                 """
-                UPDATE idempotency_keys SET state = 'completed', response_status = \(response.status),
-                    response_headers = \(PostgresJSON(response.headers)), response_body = \(PostgresBytes(response.body))
-                WHERE user_id = \(scope.userID) AND method = \(scope.method) AND route = \(scope.route)
-                  AND key = \(scope.key) AND state = 'in_flight'
+                SELECT pg_try_advisory_xact_lock(
+                    hashtextextended(\(scope.userID) || ' ' || \(scope.method) || ' ' || \(scope.route) || ' ' || \(scope.key), 0))
                 """)
+            guard try locked.first?.decode(0, as: Bool.self) == true else {
+                throw ServiceError(.conflict, "a request with this Idempotency-Key is still in progress", retryAfterSeconds: 1)
+            }
+            let existing = try await connection.query(
+                """
+                SELECT request_hash = encode(sha256(\(body)), 'hex'), response_status, response_headers, response_body
+                FROM idempotency_keys
+                WHERE user_id = \(scope.userID) AND method = \(scope.method) AND route = \(scope.route)
+                  AND key = \(scope.key) AND state = 'completed' AND expires_at > now()
+                """)
+            guard let row = existing.first else { return nil }
+            guard try row.decode(0, as: Bool.self) else {
+                throw ServiceError(.conflict, "this Idempotency-Key was used with a different request body")
+            }
+            return StoredResponse(
+                status: try row.decode(1, as: Int.self),
+                headers: try row.decode(2, as: PostgresJSON<[String: String]>?.self)?.value ?? [:],
+                body: try row.decode(3, as: PostgresBytes.self).bytes)
         }
     }
 
-    /// Gives a claimed key up after a failure, so the client can retry with it.
-    public func release(_ scope: Scope) async throws {
-        try await database(table: "idempotency_keys") {
-            try await pool.query(
-                """
-                DELETE FROM idempotency_keys
-                WHERE user_id = \(scope.userID) AND method = \(scope.method) AND route = \(scope.route)
-                  AND key = \(scope.key) AND state = 'in_flight'
-                """)
-        }
+    /// Records the response in the unit's transaction (replacing an expired record of the key).
+    private func record(_ scope: Scope, body: PostgresBytes, response: StoredResponse) async throws {
+        try await pool.query(
+            """
+            WITH owner AS (
+                INSERT INTO users (id) VALUES (\(scope.userID)) ON CONFLICT (id) DO NOTHING
+            )
+            INSERT INTO idempotency_keys AS k (
+                user_id, method, route, key, request_hash, state, response_status, response_headers, response_body)
+            VALUES (
+                \(scope.userID), \(scope.method), \(scope.route), \(scope.key), encode(sha256(\(body)), 'hex'), 'completed',
+                \(response.status), \(PostgresJSON(response.headers)), \(PostgresBytes(response.body)))
+            ON CONFLICT (user_id, method, route, key) DO UPDATE SET
+                request_hash = excluded.request_hash, state = 'completed', response_status = excluded.response_status,
+                response_headers = excluded.response_headers, response_body = excluded.response_body,
+                created_at = date_trunc('milliseconds', now()),
+                expires_at = date_trunc('milliseconds', now() + interval '24 hours')
+            """)
     }
 
     /// Deletes up to `limit` expired records (past their 24 h), skipping rows another sweeper holds.

@@ -30,12 +30,22 @@ public struct InputReader {
         if !errors.isEmpty { throw ServiceError.invalid(errors) }
     }
 
-    /// The raw value of an optional field (nil when absent or null), for readers of special types.
-    public mutating func optionalValue(_ key: String) -> JSONValue? { value(key, required: false) }
+    /// The raw value of an optional field (nil when absent, or null where `nullable`), for
+    /// readers of special types.
+    public mutating func optionalValue(_ key: String, nullable: Bool = false) -> JSONValue? {
+        value(key, required: false, nullable: nullable)
+    }
 
-    private mutating func value(_ key: String, required: Bool) -> JSONValue? {
-        guard let value = object[key], value != .null else {
+    /// The field's value; nil when absent (a problem if `required`) or null. An explicit `null`
+    /// means "no value", which only a `nullable` field may have: it is never taken for "absent"
+    /// (a `PATCH` with `"title": null` is refused, not ignored).
+    private mutating func value(_ key: String, required: Bool, nullable: Bool = false) -> JSONValue? {
+        guard let value = object[key] else {
             if required { fail(key, "is required") }
+            return nil
+        }
+        guard value != .null else {
+            if required || !nullable { fail(key, "must not be null") }
             return nil
         }
         return value
@@ -43,10 +53,10 @@ public struct InputReader {
 
     /// A string of `length` Unicode scalars; with `allowed`, only of those (ASCII) bytes.
     public mutating func string(
-        _ key: String, required: Bool = true, length: ClosedRange<Int>, allowed: ((UInt8) -> Bool)? = nil,
+        _ key: String, required: Bool = true, nullable: Bool = false, length: ClosedRange<Int>, allowed: ((UInt8) -> Bool)? = nil,
         description: String? = nil
     ) -> String? {
-        guard let value = value(key, required: required) else { return nil }
+        guard let value = value(key, required: required, nullable: nullable) else { return nil }
         guard case .string(let text) = value else {
             fail(key, "must be a string, not \(value.typeName)")
             return nil
@@ -64,8 +74,8 @@ public struct InputReader {
     }
 
     /// A string of at most `maximumBytes` UTF-8 bytes.
-    public mutating func text(_ key: String, required: Bool = true, maximumBytes: Int, allowEmpty: Bool = false) -> String? {
-        guard let value = value(key, required: required) else { return nil }
+    public mutating func text(_ key: String, required: Bool = true, nullable: Bool = false, maximumBytes: Int, allowEmpty: Bool = false) -> String? {
+        guard let value = value(key, required: required, nullable: nullable) else { return nil }
         guard case .string(let text) = value else {
             fail(key, "must be a string, not \(value.typeName)")
             return nil
@@ -82,8 +92,8 @@ public struct InputReader {
     }
 
     /// One of `allowed`.
-    public mutating func choice(_ key: String, required: Bool = true, of allowed: [String]) -> String? {
-        guard let value = value(key, required: required) else { return nil }
+    public mutating func choice(_ key: String, required: Bool = true, nullable: Bool = false, of allowed: [String]) -> String? {
+        guard let value = value(key, required: required, nullable: nullable) else { return nil }
         guard case .string(let text) = value, allowed.contains(text) else {
             fail(key, "must be one of \(allowed.joined(separator: ", "))")
             return nil
@@ -92,8 +102,8 @@ public struct InputReader {
     }
 
     /// An integer in `range`.
-    public mutating func integer(_ key: String, required: Bool = true, in range: ClosedRange<Int64>) -> Int64? {
-        guard let value = value(key, required: required) else { return nil }
+    public mutating func integer(_ key: String, required: Bool = true, nullable: Bool = false, in range: ClosedRange<Int64>) -> Int64? {
+        guard let value = value(key, required: required, nullable: nullable) else { return nil }
         guard case .number(let text) = value, let number = Int64(text) else {
             fail(key, "must be an integer")
             return nil
@@ -106,8 +116,8 @@ public struct InputReader {
     }
 
     /// A non-negative finite number.
-    public mutating func nonNegativeNumber(_ key: String, required: Bool = true) -> Double? {
-        guard let value = value(key, required: required) else { return nil }
+    public mutating func nonNegativeNumber(_ key: String, required: Bool = true, nullable: Bool = false) -> Double? {
+        guard let value = value(key, required: required, nullable: nullable) else { return nil }
         guard case .number(let text) = value, let number = Double(text), number.isFinite else {
             fail(key, "must be a number")
             return nil
@@ -120,8 +130,8 @@ public struct InputReader {
     }
 
     /// A UUID (any version).
-    public mutating func uuid(_ key: String, required: Bool = true) -> UUID? {
-        guard let value = value(key, required: required) else { return nil }
+    public mutating func uuid(_ key: String, required: Bool = true, nullable: Bool = false) -> UUID? {
+        guard let value = value(key, required: required, nullable: nullable) else { return nil }
         guard case .string(let text) = value, let id = UUID(uuidString: text) else {
             fail(key, "must be a UUID")
             return nil
@@ -130,8 +140,8 @@ public struct InputReader {
     }
 
     /// An RFC 3339 timestamp, truncated to milliseconds.
-    public mutating func timestamp(_ key: String, required: Bool = true) -> Date? {
-        guard let value = value(key, required: required) else { return nil }
+    public mutating func timestamp(_ key: String, required: Bool = true, nullable: Bool = false) -> Date? {
+        guard let value = value(key, required: required, nullable: nullable) else { return nil }
         guard case .string(let text) = value, let date = Timestamp.parse(text) else {
             fail(key, "must be an RFC 3339 timestamp")
             return nil
@@ -140,10 +150,12 @@ public struct InputReader {
     }
 
     /// A JSON object of at most `maximumObjectBytes`, as compact JSON text.
-    public mutating func object(_ key: String, required: Bool = false, maximumBytes: Int = maximumObjectBytes)
+    public mutating func object(
+        _ key: String, required: Bool = false, nullable: Bool = false, maximumBytes: Int = maximumObjectBytes
+    )
         -> JSONValue?
     {
-        guard let value = value(key, required: required) else { return nil }
+        guard let value = value(key, required: required, nullable: nullable) else { return nil }
         guard case .object = value else {
             fail(key, "must be a JSON object, not \(value.typeName)")
             return nil
@@ -158,10 +170,10 @@ public struct InputReader {
 
     /// An array of `count` items, each read by `readItem` with its own indexed path.
     public mutating func array<Item>(
-        _ key: String, required: Bool = true, count: ClosedRange<Int>,
+        _ key: String, required: Bool = true, nullable: Bool = false, count: ClosedRange<Int>,
         _ readItem: (inout InputReader, JSONValue, String) -> Item?
     ) -> [Item]? {
-        guard let value = value(key, required: required) else { return nil }
+        guard let value = value(key, required: required, nullable: nullable) else { return nil }
         guard case .array(let items) = value else {
             fail(key, "must be an array, not \(value.typeName)")
             return nil

@@ -87,10 +87,22 @@ public struct QueryReader {
         return (from, to)
     }
 
-    /// The `cursor` of a list of `kind`, or nil when absent.
-    public func cursor(kind: String) throws(ServiceError) -> Cursor? {
+    /// The `cursor` of a list of `kind`, or nil when absent; `400` unless `signer` issued it.
+    public func cursor(kind: String, signer: CursorSigner) throws(ServiceError) -> Cursor? {
         guard let text = values["cursor"] else { return nil }
-        return try Cursor.decode(text, kind: kind)
+        return try signer.decode(text, kind: kind)
+    }
+
+    /// A cursor of a list ordered by a time and an id: both must be there, the time one that
+    /// PostgreSQL can hold.
+    public func timeCursor(kind: String, signer: CursorSigner) throws(ServiceError) -> (after: Date, id: UUID)? {
+        guard let cursor = try cursor(kind: kind, signer: signer) else { return nil }
+        guard let after = cursor.positionDate, let id = cursor.id else {
+            throw ServiceError(.malformed, "cursor was not issued by this server for this list", fieldErrors: [
+                FieldError(field: "cursor", message: "was not issued by this server for this list")
+            ])
+        }
+        return (after, id)
     }
 }
 

@@ -4,9 +4,11 @@ import PostgresPool
 /// Messages: stored in order with a gapless per-session `seq`, read back by page or by id.
 public struct MessageService: Sendable {
     let store: MessageStore
+    let cursors: CursorSigner
 
-    public init(pool: PostgresPool) {
+    public init(pool: PostgresPool, cursors: CursorSigner) {
         store = MessageStore(pool: pool)
+        self.cursors = cursors
     }
 
     static let contentBytes = 256 * 1024
@@ -48,15 +50,15 @@ public struct MessageService: Sendable {
         let order = reader.choice("order", of: ["asc", "desc"]) ?? "asc"
         try reader.finish()
         let kind = "messages-\(order)"
-        let cursor = try reader.cursor(kind: kind)
+        let cursor = try reader.cursor(kind: kind, signer: cursors)
         let messages = try await lookUp("session", id: sessionID, table: "messages") {
             try await store.page(
-                sessionID: $0, caller: caller, ascending: order == "asc", afterSeq: cursor.map { Int($0.position) },
+                sessionID: $0, caller: caller, ascending: order == "asc", afterSeq: cursor.map { Int(clamping: $0.position) },
                 limit: limit + 1)
         }
         try await AdminReadAudit(pool: store.pool).record(
             caller, targetType: "session", targetID: sessionID.lowercased(), session: UUID(uuidString: sessionID))
-        return Page(items: messages, limit: limit) { Cursor(kind: kind, position: Int64($0.seq)) }
+        return Page(items: messages, limit: limit, signer: cursors) { Cursor(kind: kind, position: Int64($0.seq)) }
     }
 
     private func append(_ messages: [NewMessage], to sessionID: UUID, caller: Caller) async throws -> [Message] {
@@ -81,7 +83,7 @@ public struct MessageService: Sendable {
         let role = fields.choice("role", of: Message.roles)
         let content = fields.text("content", maximumBytes: contentBytes, allowEmpty: true)
         let tokenCount = fields.integer("token_count", required: false, in: 0...Int64(Int32.max))
-        let model = fields.string("model", required: false, length: 1...128)
+        let model = fields.string("model", required: false, nullable: true, length: 1...128)
         let metadata = fields.object("metadata")
         input.merge(fields.errors)
         guard fields.errors.isEmpty, let role, let content else { return nil }

@@ -1,8 +1,7 @@
 import Foundation
 
-/// An opaque keyset cursor: the sort key of the last item of a page, base64url-encoded with a
-/// kind tag, so a cursor of one list is refused by another. A cursor this server did not issue
-/// fails to decode and is answered `400`.
+/// A keyset cursor: the sort key of the last item of a page, tagged with its list's kind so a
+/// cursor of one list is refused by another. Clients see it only as `CursorSigner` text.
 public struct Cursor: Sendable, Equatable {
     public var kind: String
     /// Milliseconds since the epoch, or a sequence number.
@@ -18,37 +17,33 @@ public struct Cursor: Sendable, Equatable {
         self.name = name
     }
 
-    public var encoded: String {
+    /// `v1|kind|position|id[|name]`, the signed payload.
+    var payload: String {
         var text = "v1|\(kind)|\(position)|\(id?.lowercased ?? "")"
         if let name { text += "|\(name)" }
-        return Data(text.utf8).base64URLEncodedString()
+        return text
     }
 
-    /// Decodes a cursor of `kind`; throws `malformed` for anything else.
-    public static func decode(_ text: String, kind: String) throws(ServiceError) -> Cursor {
-        let refused = ServiceError(.malformed, "cursor was not issued by this server for this list")
-        guard text.utf8.count <= 200 else { throw refused }
-        guard let data = Data(base64URLEncoded: text), let decoded = String(data: data, encoding: .utf8) else {
-            throw refused
-        }
-        let parts = decoded.split(separator: "|", omittingEmptySubsequences: false)
-        guard parts.count == 4 || parts.count == 5, parts[0] == "v1", parts[1] == kind, let position = Int64(parts[2]) else { throw refused }
-        let id: UUID?
-        if parts[3].isEmpty {
-            id = nil
-        } else {
-            guard let parsed = UUID(uuidString: String(parts[3])) else { throw refused }
+    /// Parses a payload of `kind`; nil for anything else.
+    init?(payload: String, kind: String) {
+        let parts = payload.split(separator: "|", omittingEmptySubsequences: false)
+        guard parts.count == 4 || parts.count == 5, parts[0] == "v1", parts[1] == kind,
+            let position = Int64(parts[2])
+        else { return nil }
+        var id: UUID?
+        if !parts[3].isEmpty {
+            guard let parsed = UUID(uuidString: String(parts[3])) else { return nil }
             id = parsed
         }
-        return Cursor(kind: kind, position: position, id: id, name: parts.count == 5 ? String(parts[4]) : nil)
+        self.init(kind: kind, position: position, id: id, name: parts.count == 5 ? String(parts[4]) : nil)
     }
+
+    /// The position read as a time: nil when it is not a millisecond PostgreSQL can hold.
+    public var positionDate: Date? { Timestamp.date(millisecondsSince1970: position) }
 }
 
 extension Date {
-    /// Whole milliseconds since the epoch (stored timestamps have no finer part).
-    var millisecondsSince1970: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
-
-    init(millisecondsSince1970 milliseconds: Int64) {
-        self.init(timeIntervalSince1970: Double(milliseconds) / 1000)
-    }
+    /// Whole milliseconds since the epoch (stored timestamps have no finer part); clamped to
+    /// what PostgreSQL holds, so it never traps.
+    var millisecondsSince1970: Int64 { Timestamp.clampedMilliseconds(self) }
 }

@@ -94,7 +94,8 @@ struct ResearchRequestStore: Sendable {
 
     /// Newest first; nil when `sessionID` names a session the caller may not see.
     func list(
-        caller: Caller, sessionID: UUID?, status: String?, workflowType: String?, after: Cursor?, limit: Int
+        caller: Caller, sessionID: UUID?, status: String?, workflowType: String?, after: (after: Date, id: UUID)?,
+        limit: Int
     ) async throws -> [ResearchRequest]? {
         try await pool.withConnection { connection in
             if let sessionID {
@@ -103,7 +104,7 @@ struct ResearchRequestStore: Sendable {
                 if visible.isEmpty { return nil }
             }
             let owner: String? = caller.isAdmin ? nil : caller.userID
-            let afterTime = after.map { Date(millisecondsSince1970: $0.position) }
+            let afterTime = after?.after
             let rows = try await connection.query(
                 """
                 SELECT \(unescaped: ResearchRequest.columns) FROM research_requests r

@@ -5,9 +5,11 @@ import PostgresPool
 /// that the database arbitrates, every transition recorded.
 public struct ResearchService: Sendable {
     let store: ResearchRequestStore
+    let cursors: CursorSigner
 
-    public init(pool: PostgresPool) {
+    public init(pool: PostgresPool, cursors: CursorSigner) {
         store = ResearchRequestStore(pool: pool)
+        self.cursors = cursors
     }
 
     static let typeDescription = "1 to 64 characters of [a-z0-9_.:-]"
@@ -48,7 +50,7 @@ public struct ResearchService: Sendable {
         var input = InputReader(body)
         let status = input.choice("status", of: ResearchRequest.statuses)
         let result = input.object("result")
-        let error = input.string("error", required: false, length: 1...4000)
+        let error = input.string("error", required: false, nullable: true, length: 1...4000)
         let sources = input.array("sources", required: false, count: 0...500) { reader, item, path -> String? in
             guard case .string(let text) = item, (1...2048).contains(text.unicodeScalars.count) else {
                 reader.merge([FieldError(field: path, message: "must be a string of 1 to 2048 characters")])
@@ -87,14 +89,14 @@ public struct ResearchService: Sendable {
             "workflow_type", length: 1...64, allowed: CharacterClass.lowercaseToken, description: Self.typeDescription)
         let limit = reader.limit(Self.listLimit)
         try reader.finish()
-        let cursor = try reader.cursor(kind: "research")
+        let cursor = try reader.timeCursor(kind: "research", signer: cursors)
         let requests = try await database(table: "research_requests") {
             try await store.list(
                 caller: caller, sessionID: sessionID, status: status, workflowType: workflowType, after: cursor,
                 limit: limit + 1)
         }
         guard let requests else { throw ServiceError.notFound("session") }
-        return Page(items: requests, limit: limit) {
+        return Page(items: requests, limit: limit, signer: cursors) {
             Cursor(kind: "research", position: $0.createdAt.millisecondsSince1970, id: $0.id)
         }
     }

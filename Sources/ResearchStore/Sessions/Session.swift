@@ -48,8 +48,3 @@ public struct Session: Sendable, Equatable {
     }
 }
 
-/// A page of a list and the cursor of the next one.
-public struct Page<Item: Sendable>: Sendable {
-    public var items: [Item]
-    public var nextCursor: String?
-}

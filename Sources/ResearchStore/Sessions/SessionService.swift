@@ -5,10 +5,12 @@ import PostgresPool
 public struct SessionService: Sendable {
     let store: SessionStore
     let audit: AdminReadAudit
+    let cursors: CursorSigner
 
-    public init(pool: PostgresPool) {
+    public init(pool: PostgresPool, cursors: CursorSigner) {
         store = SessionStore(pool: pool)
         audit = AdminReadAudit(pool: pool)
+        self.cursors = cursors
     }
 
     static let titleLength = 1...200
@@ -64,7 +66,7 @@ public struct SessionService: Sendable {
         let status = reader.choice("status", of: Session.statuses)
         let limit = reader.limit(Self.listLimit)
         try reader.finish()
-        let cursor = try reader.cursor(kind: "sessions")
+        let cursor = try reader.timeCursor(kind: "sessions", signer: cursors)
         if let userID, userID != caller.userID, !caller.isAdmin {
             throw ServiceError(.forbidden, "only an admin may list another user's sessions")
         }
@@ -73,15 +75,8 @@ public struct SessionService: Sendable {
         let sessions = try await database(table: "sessions") {
             try await store.list(userID: owner, status: status, after: cursor, limit: limit + 1)
         }
-        return Page(items: sessions, limit: limit) { Cursor(kind: "sessions", position: $0.updatedAt.millisecondsSince1970, id: $0.id) }
-    }
-}
-
-extension Page {
-    /// A page from `limit + 1` fetched items: the extra one only says that more follow.
-    init(items fetched: [Item], limit: Int, cursor: (Item) -> Cursor) {
-        let hasMore = fetched.count > limit
-        items = Array(fetched.prefix(limit))
-        nextCursor = hasMore ? items.last.map { cursor($0).encoded } : nil
+        return Page(items: sessions, limit: limit, signer: cursors) {
+            Cursor(kind: "sessions", position: $0.updatedAt.millisecondsSince1970, id: $0.id)
+        }
     }
 }

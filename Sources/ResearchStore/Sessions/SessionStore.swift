@@ -67,8 +67,8 @@ struct SessionStore: Sendable {
     }
 
     /// Most recently updated first, ties by id; `after` is the last item of the previous page.
-    func list(userID: String?, status: String?, after: Cursor?, limit: Int) async throws -> [Session] {
-        let afterTime = after.map { Date(millisecondsSince1970: $0.position) }
+    func list(userID: String?, status: String?, after: (after: Date, id: UUID)?, limit: Int) async throws -> [Session] {
+        let afterTime = after?.after
         let rows = try await pool.query(
             """
             SELECT \(unescaped: Session.columns) FROM sessions

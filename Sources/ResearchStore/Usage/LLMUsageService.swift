@@ -23,9 +23,9 @@ public struct LLMUsageService: Sendable {
         let completion = input.integer("completion_tokens", in: 0...Int64(Int32.max))
         let duration = input.nonNegativeNumber("duration_ms")
         let cost = readCost(&input)
-        let sessionID = input.uuid("session_id", required: false)
-        let researchID = input.uuid("research_id", required: false)
-        let requestID = input.string("request_id", required: false, length: 1...128)
+        let sessionID = input.uuid("session_id", required: false, nullable: true)
+        let researchID = input.uuid("research_id", required: false, nullable: true)
+        let requestID = input.string("request_id", required: false, nullable: true, length: 1...128)
         try input.finish()
         let usage = NewLLMUsage(
             provider: provider!, model: model!, promptTokens: Int(prompt!), completionTokens: Int(completion!),
@@ -56,7 +56,7 @@ public struct LLMUsageService: Sendable {
 
     /// `cost_usd`: a non-negative number below 10^8 with at most 6 decimals, kept exact.
     private func readCost(_ input: inout InputReader) -> String? {
-        guard let value = input.optionalValue("cost_usd") else { return nil }
+        guard let value = input.optionalValue("cost_usd", nullable: true) else { return nil }
         guard case .number(let text) = value else {
             input.fail("cost_usd", "must be a number")
             return nil

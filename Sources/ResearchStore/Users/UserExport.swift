@@ -25,16 +25,20 @@ public struct UserExport: Sendable {
     public let userID: String
     /// Rows per query (the largest page of messages is this many times 256 KiB of content).
     let pageSize: Int
+    /// Held until the export has been written (or dropped unwritten).
+    let slot: ExportSlot?
 
-    init(pool: PostgresPool, userID: String, pageSize: Int = 100) {
+    init(pool: PostgresPool, userID: String, pageSize: Int = 100, slot: ExportSlot? = nil) {
         self.pool = pool
         self.userID = userID
         self.pageSize = pageSize
+        self.slot = slot
     }
 
     /// Reads the export and hands each part to `sink`, which may suspend (back-pressure). Throws
     /// `notFound` if the user was erased after the export was granted.
     public func write(to sink: (UserExportPart) async throws -> Void) async throws {
+        defer { slot?.end() }
         try await database(table: "users") {
             try await pool.withConnection { connection in
                 try await connection.withTransaction { connection in

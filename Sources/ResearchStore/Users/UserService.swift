@@ -6,10 +6,15 @@ import PostgresPool
 public struct UserService: Sendable {
     let store: UserStore
     let pool: PostgresPool
+    let exports: ExportGate
 
-    public init(pool: PostgresPool) {
+    /// The limits exports run under.
+    public var exportLimits: ExportLimits { exports.limits }
+
+    public init(pool: PostgresPool, exports: ExportGate) {
         store = UserStore(pool: pool)
         self.pool = pool
+        self.exports = exports
     }
 
     /// `GET /db/users/{id}`.
@@ -22,10 +27,12 @@ public struct UserService: Sendable {
     }
 
     /// `GET /db/users/{id}/export`: checks that the user is there and visible, then returns the
-    /// export to stream (it is read while it is written).
+    /// export to stream (it is read while it is written, on a connection of the export pool).
+    /// `503` when `ExportLimits.maximumConcurrent` exports are already streaming.
     public func export(caller: Caller, id: String) async throws -> UserExport {
+        let slot = try exports.enter()
         _ = try await get(caller: caller, id: id)
-        return UserExport(pool: pool, userID: id)
+        return UserExport(pool: exports.pool, userID: id, slot: slot)
     }
 
     /// `DELETE /db/users/{id}`: erases everything of the user in one transaction and records the

@@ -18,15 +18,27 @@ struct UsersController {
 
     /// Streams the document while it is read. Once the `200` is sent a failure can only cut the
     /// body short: the connection is closed, so a client never mistakes a partial export for a
-    /// whole one (the document would not parse).
+    /// whole one (the document would not parse). A client that stops reading for
+    /// `ExportLimits.writeTimeout` has its connection closed, which ends the export.
     @Sendable func export(_ request: Request, context: AppRequestContext) async throws -> Response {
         let export = try await users.export(caller: try context.requireCaller(), id: context.parameters.get("id") ?? "")
+        let channel = context.channel
+        let logger = context.logger
         let body = ResponseBody { writer in
-            var encoder = ExportJSONEncoder()
-            try await export.write { part in
-                if let chunk = encoder.encode(part) { try await writer.write(chunk) }
+            try await WriteDeadline.run(
+                timeout: users.exportLimits.writeTimeout,
+                onStall: {
+                    logger.warning("export client stopped reading; closing the connection")
+                    channel.close(promise: nil)
+                }
+            ) { deadline in
+                var encoder = ExportJSONEncoder()
+                try await export.write { part in
+                    if let chunk = encoder.encode(part) { try await deadline.watch { try await writer.write(chunk) } }
+                }
+                let last = encoder.finish()
+                try await deadline.watch { try await writer.write(last) }
             }
-            try await writer.write(encoder.finish())
             try await writer.finish(nil)
         }
         return Response(

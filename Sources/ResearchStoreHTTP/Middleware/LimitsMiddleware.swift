@@ -6,7 +6,7 @@ import Synchronization
 
 /// Protects the process from overload: at most `maximumConcurrent` requests in flight (more are
 /// answered `503` at once rather than queued), URLs of at most `maximumURLBytes` (`414`), and a
-/// deadline for reading a request body (`408`). Probes and metrics are never turned away.
+/// deadline for reading a request body (`408`). Probes (health included: it is cached and off the request pool) and metrics are never turned away.
 struct LimitsMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let maximumConcurrent: Int
@@ -14,7 +14,7 @@ struct LimitsMiddleware: RouterMiddleware {
     let bodyReadTimeout: Duration
     let inFlight = InFlightCounter()
 
-    static let exempt: Set<String> = ["/livez", "/readyz", "/metrics"]
+    static let exempt: Set<String> = ["/livez", "/readyz", "/db/health", "/metrics"]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response

@@ -64,7 +64,7 @@ extension User {
 extension AuditEntry {
     var json: JSONValue {
         .object([
-            ("id", .integer(id)),
+            ("id", .string(id.lowercased)),
             ("at", .timestamp(at)),
             ("actor_user_id", actorUserID.map(JSONValue.string) ?? .null),
             ("action", .string(action)),
