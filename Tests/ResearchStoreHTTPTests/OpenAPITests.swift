@@ -60,15 +60,64 @@ struct OpenAPITests {
         }
     }
 
-    @Test("/docs renders the document with nothing loaded from elsewhere")
+    @Test("/docs renders the document with nothing loaded from elsewhere, building DOM nodes, never HTML")
     func docsPage() async throws {
         try await withAPI { client in
             let response = try await client.call(.get, "/docs", as: "anyone")
             #expect(response.status == .ok)
             #expect(response.headers[.contentType]?.hasPrefix("text/html") == true)
             let page = String(buffer: response.body)
-            #expect(page.contains(#"fetch("/openapi.json")"#))
-            #expect(!page.contains("http://") && !page.contains("https://") && !page.contains("src="))
+            #expect(page.hasPrefix("<!doctype html>") && page.hasSuffix("</html>"))
+            // Self-contained: no script, style, image or font from anywhere, not even from this server.
+            for reference in ["http://", "https://", "src=", "<link", "@import", "url("] {
+                #expect(!page.contains(reference), "the page refers to \(reference)")
+            }
+            // The renderer: it loads the document, follows references, renders Markdown, draws schema trees.
+            for part in [#"fetch("/openapi.json")"#, "function deref(", "function flatten(", "function md(", "function children("] {
+                #expect(page.contains(part), "the renderer lacks \(part)")
+            }
+            // Text from the document only ever becomes text nodes.
+            for sink in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"] {
+                #expect(!page.contains(sink), "the page uses \(sink)")
+            }
         }
+    }
+
+    /// What `/docs` relies on: every `$ref` names a part of the document (the page would say
+    /// "Unresolved reference") and every description closes its code spans (else a raw backtick shows).
+    @Test("every $ref resolves and every description closes its `code` spans")
+    func referencesResolve() async throws {
+        try await withAPI { client in
+            let document = try json(try await client.call(.get, "/openapi.json", as: "anyone"))
+            var references = 0
+            func visit(_ value: Any, at path: String) {
+                if let object = value as? [String: Any] {
+                    for (key, child) in object {
+                        if key == "$ref", let reference = child as? String {
+                            references += 1
+                            #expect(Self.resolve(reference, in: document) != nil, "\(path): \(reference) does not resolve")
+                        } else if key == "description" || key == "summary", let text = child as? String {
+                            #expect(text.filter { $0 == "`" }.count % 2 == 0, "\(path).\(key) has an odd number of backticks")
+                        }
+                        visit(child, at: path + "/" + key)
+                    }
+                } else if let array = value as? [Any] {
+                    for (index, child) in array.enumerated() { visit(child, at: path + "/\(index)") }
+                }
+            }
+            visit(document, at: "#")
+            #expect(references > 100)
+        }
+    }
+
+    /// The part of `document` a local JSON Pointer reference (`#/components/...`) names.
+    static func resolve(_ reference: String, in document: [String: Any]) -> Any? {
+        guard reference.hasPrefix("#/") else { return nil }
+        var current: Any? = document
+        for token in reference.dropFirst(2).split(separator: "/", omittingEmptySubsequences: false) {
+            let key = token.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
+            current = (current as? [String: Any])?[key]
+        }
+        return current
     }
 }
