@@ -130,6 +130,7 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     func blockingQuery(_ query: PostgresQuery) throws -> PostgresRows {
+        try query.bindings.checkEncoded()
         let handle = try liveHandle()
         if configuration.usePreparedStatements {
             let name = try preparedStatementName(for: query, handle: handle)

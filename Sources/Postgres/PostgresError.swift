@@ -16,6 +16,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
             case copyFailed
             case protocolViolation
             case executorShutDown
+            case unrepresentableValue
         }
 
         let base: Base
@@ -37,6 +38,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         public static let protocolViolation = Code(.protocolViolation)
         /// The blocking executor was shut down.
         public static let executorShutDown = Code(.executorShutDown)
+        /// A bind parameter has no PostgreSQL representation (a `Date` outside `timestamptz`'s
+        /// range, NaN or infinite); nothing was sent. The message names the parameter, never its value.
+        public static let unrepresentableValue = Code(.unrepresentableValue)
 
         public var description: String { base.rawValue }
     }
