@@ -14,13 +14,15 @@ import Darwin
 /// libpq forbids using one connection from two threads at once; the pool makes that structural:
 /// only the holder of a lease calls a connection, and each call awaits the previous one.
 public final class PostgresConnection: @unchecked Sendable {
-    // Safety of @unchecked Sendable: `handle` and `preparedStatements` are touched only by the
-    // lease holder's calls, which run one at a time on the executor (or in deinit, when nothing
-    // else holds the object). `cancellation` is behind a Mutex because a cancelling task touches
-    // it from another thread.
+    // Safety of @unchecked Sendable: `handle`, `preparedStatements` and `isBroken` are touched
+    // only by the lease holder's calls, which run one at a time on the executor (or in deinit, when
+    // nothing else holds the object). `cancellation` is behind a Mutex because a cancelling task
+    // touches it from another thread; `cancelSending` is held by the canceller thread for the
+    // duration of one `PQcancel` (see `sendCancelRequest`).
     private var handle: OpaquePointer?
     private var preparedStatements: [String: String] = [:]
     private let cancellation = Mutex(CancellationState())
+    private let cancelSending = Mutex(())
     private let noticeReceiver: NoticeReceiver
 
     let executor: BlockingExecutor
@@ -32,7 +34,11 @@ public final class PostgresConnection: @unchecked Sendable {
 
     struct CancellationState {
         var cancelHandle: UnsafeHandle?
+        /// Counts `runCancellable` calls, so a cancel request belongs to exactly one statement.
+        var generation: UInt64 = 0
+        /// The statement of `generation` is running on the executor.
         var running = false
+        /// The task of `generation` asked to cancel.
         var requested = false
     }
 
@@ -88,10 +94,14 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
+    /// Frees the cancel handle, then the connection. Taking `cancelSending` first waits for a
+    /// `PQcancel` in flight on the canceller thread, so the handle is never freed under it.
     private func finish(_ handle: OpaquePointer) {
-        cancellation.withLock { state in
-            if let cancelHandle = state.cancelHandle { PQfreeCancel(cancelHandle.pointer) }
-            state.cancelHandle = nil
+        cancelSending.withLock { _ in
+            cancellation.withLock { state in
+                if let cancelHandle = state.cancelHandle { PQfreeCancel(cancelHandle.pointer) }
+                state.cancelHandle = nil
+            }
         }
         PQfinish(handle)
     }
@@ -207,8 +217,16 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Runs `body` on the executor; cancelling the task sends `PQcancel` for the running statement.
     /// A statement that PostgreSQL cancelled because we asked (SQLSTATE 57014) throws
     /// `CancellationError`; one cancelled by `statement_timeout` stays a `PostgresError`.
+    ///
+    /// Each call is one generation. A cancel request carries its generation and is sent only while
+    /// that same generation runs, so a request queued behind the canceller thread never reaches a
+    /// later statement — e.g. another caller's after the connection went back to the pool.
     func runCancellable<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        cancellation.withLock { $0.requested = false }
+        let generation = cancellation.withLock { state -> UInt64 in
+            state.generation &+= 1
+            state.requested = false
+            return state.generation
+        }
         return try await withTaskCancellationHandler {
             try await executor.run {
                 let mayRun = self.cancellation.withLock { state -> Bool in
@@ -226,6 +244,10 @@ public final class PostgresConnection: @unchecked Sendable {
                     state.running = false
                     return state.requested
                 }
+                // A cancel request that saw this statement running may still be on its way: wait for
+                // it, so its signal reaches the server before the connection can run anything else
+                // (a backend ignores a cancel that arrives while it waits for the next command).
+                self.cancelSending.withLock { _ in }
                 if wasCancelled, case .failure(let error as PostgresError) = outcome, error.sqlState == "57014" {
                     throw CancellationError()
                 }
@@ -233,24 +255,39 @@ public final class PostgresConnection: @unchecked Sendable {
             }
         } onCancel: {
             let sendCancel = self.cancellation.withLock { state -> Bool in
+                guard state.generation == generation else { return false }
                 state.requested = true
                 return state.running
             }
-            if sendCancel { self.executor.submitCancel { self.sendCancelRequest() } }
+            if sendCancel { self.executor.submitCancel { self.sendCancelRequest(generation: generation) } }
         }
     }
 
     /// True once the running call's task asked to cancel; long loops (COPY) poll it.
     var isCancellationRequested: Bool { cancellation.withLock { $0.requested } }
 
-    private func sendCancelRequest() {
-        cancellation.withLock { state in
-            guard state.running, let cancelHandle = state.cancelHandle else { return }
+    /// The generation of the latest `runCancellable` call (for tests).
+    var statementGeneration: UInt64 { cancellation.withLock { $0.generation } }
+
+    /// Sends `PQcancel` if the statement of `generation` is still running; returns whether it did.
+    ///
+    /// Runs on the canceller thread. The network call happens outside `cancellation` (a cancelling
+    /// task or the statement's own thread never wait behind it) but inside `cancelSending`, which
+    /// `finish()` takes before freeing the cancel handle and a statement takes before it ends.
+    @discardableResult
+    func sendCancelRequest(generation: UInt64) -> Bool {
+        cancelSending.withLock { _ -> Bool in
+            let cancelHandle = cancellation.withLock { state -> UnsafeHandle? in
+                guard state.running, state.generation == generation else { return nil }
+                return state.cancelHandle
+            }
+            guard let cancelHandle else { return false }
             var buffer = [CChar](repeating: 0, count: 256)
             if PQcancel(cancelHandle.pointer, &buffer, Int32(buffer.count)) == 0 {
                 let reason = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 logger.warning("cancel request failed", metadata: ["db.cancel.error": "\(reason)"])
             }
+            return true
         }
     }
 }
