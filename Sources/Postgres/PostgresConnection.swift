@@ -125,6 +125,18 @@ public final class PostgresConnection: @unchecked Sendable {
         return ready == 0
     }
 
+    /// The value libpq uses for one connection option (`PQconninfo`), e.g. `keepalives_idle`.
+    func libpqOption(_ keyword: String) -> String? {
+        guard let handle, let options = PQconninfo(handle) else { return nil }
+        defer { PQconninfoFree(options) }
+        var option = options
+        while let key = option.pointee.keyword {
+            if String(cString: key) == keyword { return option.pointee.val.map { String(cString: $0) } }
+            option += 1
+        }
+        return nil
+    }
+
     // MARK: - Queries
 
     /// Runs one statement and returns its rows. Returns only after PostgreSQL's ReadyForQuery,
