@@ -21,6 +21,8 @@ public final class PostgresConnection: @unchecked Sendable {
     // duration of one `PQcancel` (see `sendCancelRequest`).
     private var handle: OpaquePointer?
     private var preparedStatements: [String: String] = [:]
+    /// Set when libpq was left in a state the wrapper cannot recover from (a COPY it did not ask for).
+    private var isBroken = false
     private let cancellation = Mutex(CancellationState())
     private let cancelSending = Mutex(())
     private let noticeReceiver: NoticeReceiver
@@ -110,7 +112,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// True when the connection is open and no transaction is open or failed: safe to lend again.
     public var isReusable: Bool {
-        guard let handle else { return false }
+        guard let handle, !isBroken else { return false }
         return PQstatus(handle) == CONNECTION_OK && PQtransactionStatus(handle) == PQTRANS_IDLE
     }
 
@@ -147,8 +149,8 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     /// Runs a statement that must not be interrupted by task cancellation (`COMMIT`, `ROLLBACK`).
-    func queryIgnoringCancellation(_ query: PostgresQuery) async throws {
-        _ = try await executor.run { try self.blockingQuery(query) }
+    func queryIgnoringCancellation(_ query: PostgresQuery) async throws -> PostgresRows {
+        try await executor.run { try self.blockingQuery(query) }
     }
 
     func blockingQuery(_ query: PostgresQuery) throws -> PostgresRows {
@@ -180,7 +182,7 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     func liveHandle() throws -> OpaquePointer {
-        guard let handle else { throw PostgresError(code: .connectionClosed, message: "the connection is closed") }
+        guard let handle, !isBroken else { throw PostgresError(code: .connectionClosed, message: "the connection is closed") }
         return handle
     }
 
@@ -192,11 +194,48 @@ public final class PostgresConnection: @unchecked Sendable {
         case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
             return PostgresRows(copying: result)
         case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
-            PQputCopyEnd(handle, "COPY is only supported through copyFrom")
-            while let extra = PQgetResult(handle) { PQclear(extra) }
+            abandonCopy(status: PQresultStatus(result), handle: handle)
             throw PostgresError(code: .protocolViolation, message: "COPY is only supported through copyFrom")
         default:
             throw error(from: result, handle: handle)
+        }
+    }
+
+    /// Leaves a COPY that `query` started: `FROM STDIN` is ended with an error (the server rolls it
+    /// back), `TO STDOUT` is read to its end and dropped. Either way the connection is usable again;
+    /// anything else (`COPY_BOTH`, a broken stream) marks it broken so the pool discards it.
+    /// (`PQgetResult` keeps returning the COPY result while a COPY is in progress, so merely
+    /// draining results would never end.)
+    private func abandonCopy(status: ExecStatusType, handle: OpaquePointer) {
+        switch status {
+        case PGRES_COPY_IN:
+            guard PQputCopyEnd(handle, "COPY is only supported through copyFrom") == 1 else {
+                isBroken = true
+                return
+            }
+        case PGRES_COPY_OUT:
+            var row: UnsafeMutablePointer<CChar>?
+            var length = PQgetCopyData(handle, &row, 0)
+            while length >= 0 {
+                if let row { PQfreemem(row) }
+                row = nil
+                length = PQgetCopyData(handle, &row, 0)
+            }
+            guard length == -1 else {
+                isBroken = true
+                return
+            }
+        default:
+            isBroken = true
+            return
+        }
+        while let extra = PQgetResult(handle) {
+            let status = PQresultStatus(extra)
+            PQclear(extra)
+            if status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH {
+                isBroken = true
+                return
+            }
         }
     }
 

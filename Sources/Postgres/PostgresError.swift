@@ -17,6 +17,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
             case protocolViolation
             case executorShutDown
             case unrepresentableValue
+            case transactionRolledBack
         }
 
         let base: Base
@@ -41,6 +42,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         /// A bind parameter has no PostgreSQL representation (a `Date` outside `timestamptz`'s
         /// range, NaN or infinite); nothing was sent. The message names the parameter, never its value.
         public static let unrepresentableValue = Code(.unrepresentableValue)
+        /// `COMMIT` answered `ROLLBACK`: a statement inside the transaction had failed (and its error
+        /// was caught), so nothing was written. Never acknowledge the write.
+        public static let transactionRolledBack = Code(.transactionRolledBack)
 
         public var description: String { base.rawValue }
     }

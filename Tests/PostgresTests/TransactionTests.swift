@@ -57,6 +57,28 @@ struct TransactionTests {
         }
     }
 
+    @Test("a failed statement whose error the body swallowed makes withTransaction throw: COMMIT rolled back")
+    func swallowedFailureIsNotACommit() async throws {
+        try await withTable { table in
+            try await TestDatabase.withConnection { connection in
+                let error = try await #require(throws: PostgresError.self) {
+                    try await connection.withTransaction { transaction in
+                        try await transaction.query("INSERT INTO \(identifier: table) VALUES (1)")
+                        do {
+                            try await transaction.query("INSERT INTO \(identifier: table) VALUES (NULL)")
+                        } catch {
+                            // Swallowed: the transaction is aborted, yet the body returns normally.
+                        }
+                        return 1
+                    }
+                }
+                #expect(error.code == .transactionRolledBack)
+                #expect(connection.isReusable)
+            }
+            #expect(try await count(table) == 0)
+        }
+    }
+
     @Test("rollback on task cancellation")
     func rollsBackOnCancellation() async throws {
         try await withTable { table in
