@@ -69,9 +69,21 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
         }
     }
 
+    /// TCP settings used when the string does not set them, so a dead peer or a silent network
+    /// (no RST, e.g. a failover behind a NAT) breaks the connection within about a minute instead
+    /// of wedging it for the kernel's two hours: probes after 30 s idle, every 10 s, 3 misses; and
+    /// unacknowledged data for 30 s (`tcp_user_timeout`, ms) ends it. libpq ignores them for Unix sockets.
+    static let tcpDefaults: [(keyword: String, value: String)] = [
+        ("keepalives", "1"), ("keepalives_idle", "30"), ("keepalives_interval", "10"),
+        ("keepalives_count", "3"), ("tcp_user_timeout", "30000"),
+    ]
+
     /// The keyword/value pairs given to `PQconnectdbParams`: the parsed ones plus our defaults.
     var connectParameters: [(keyword: String, value: String)] {
         var result = parameters
+        for (keyword, value) in Self.tcpDefaults where self.value(of: keyword) == nil {
+            result.append((keyword, value))
+        }
         if value(of: "application_name") == nil {
             result.append(("fallback_application_name", applicationName))
         }

@@ -13,6 +13,7 @@ extension PostgresConnection {
     /// sync point, i.e. after PostgreSQL has committed.
     public func pipeline(_ queries: [PostgresQuery]) async throws -> [PostgresRows] {
         if queries.isEmpty { return [] }
+        for query in queries { try query.bindings.checkEncoded() }
         return try await runCancellable { try self.blockingPipeline(queries) }
     }
 

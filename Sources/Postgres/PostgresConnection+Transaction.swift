@@ -5,6 +5,10 @@ extension PostgresConnection {
     /// meanwhile (then throws `CancellationError`). `COMMIT` and `ROLLBACK` themselves are never
     /// interrupted by cancellation, so the outcome is always one or the other. When this returns,
     /// PostgreSQL has acknowledged the `COMMIT`.
+    ///
+    /// If a statement failed inside `body` and `body` caught the error and returned anyway,
+    /// PostgreSQL answers the `COMMIT` with `ROLLBACK`: this throws `transactionRolledBack`, so a
+    /// write that was rolled back is never acknowledged.
     public func withTransaction<Result>(
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> sending Result
@@ -18,7 +22,12 @@ extension PostgresConnection {
             await rollbackAfterFailure()
             throw error
         }
-        try await queryIgnoringCancellation("COMMIT")
+        let commit = try await queryIgnoringCancellation("COMMIT")
+        guard commit.command == "COMMIT" else {
+            throw PostgresError(
+                code: .transactionRolledBack,
+                message: "COMMIT answered \(commit.command): a statement in the transaction had failed")
+        }
         return result
     }
 
@@ -26,7 +35,7 @@ extension PostgresConnection {
     /// pool discards a connection whose transaction is still open.
     private func rollbackAfterFailure() async {
         do {
-            try await queryIgnoringCancellation("ROLLBACK")
+            _ = try await queryIgnoringCancellation("ROLLBACK")
         } catch {
             logger.debug("rollback failed", metadata: ["db.error": "\(error)"])
         }

@@ -14,13 +14,17 @@ import Darwin
 /// libpq forbids using one connection from two threads at once; the pool makes that structural:
 /// only the holder of a lease calls a connection, and each call awaits the previous one.
 public final class PostgresConnection: @unchecked Sendable {
-    // Safety of @unchecked Sendable: `handle` and `preparedStatements` are touched only by the
-    // lease holder's calls, which run one at a time on the executor (or in deinit, when nothing
-    // else holds the object). `cancellation` is behind a Mutex because a cancelling task touches
-    // it from another thread.
+    // Safety of @unchecked Sendable: `handle`, `preparedStatements` and `isBroken` are touched
+    // only by the lease holder's calls, which run one at a time on the executor (or in deinit, when
+    // nothing else holds the object). `cancellation` is behind a Mutex because a cancelling task
+    // touches it from another thread; `cancelSending` is held by the canceller thread for the
+    // duration of one `PQcancel` (see `sendCancelRequest`).
     private var handle: OpaquePointer?
     private var preparedStatements: [String: String] = [:]
+    /// Set when libpq was left in a state the wrapper cannot recover from (a COPY it did not ask for).
+    private var isBroken = false
     private let cancellation = Mutex(CancellationState())
+    private let cancelSending = Mutex(())
     private let noticeReceiver: NoticeReceiver
 
     let executor: BlockingExecutor
@@ -32,7 +36,11 @@ public final class PostgresConnection: @unchecked Sendable {
 
     struct CancellationState {
         var cancelHandle: UnsafeHandle?
+        /// Counts `runCancellable` calls, so a cancel request belongs to exactly one statement.
+        var generation: UInt64 = 0
+        /// The statement of `generation` is running on the executor.
         var running = false
+        /// The task of `generation` asked to cancel.
         var requested = false
     }
 
@@ -88,10 +96,14 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
+    /// Frees the cancel handle, then the connection. Taking `cancelSending` first waits for a
+    /// `PQcancel` in flight on the canceller thread, so the handle is never freed under it.
     private func finish(_ handle: OpaquePointer) {
-        cancellation.withLock { state in
-            if let cancelHandle = state.cancelHandle { PQfreeCancel(cancelHandle.pointer) }
-            state.cancelHandle = nil
+        cancelSending.withLock { _ in
+            cancellation.withLock { state in
+                if let cancelHandle = state.cancelHandle { PQfreeCancel(cancelHandle.pointer) }
+                state.cancelHandle = nil
+            }
         }
         PQfinish(handle)
     }
@@ -100,7 +112,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// True when the connection is open and no transaction is open or failed: safe to lend again.
     public var isReusable: Bool {
-        guard let handle else { return false }
+        guard let handle, !isBroken else { return false }
         return PQstatus(handle) == CONNECTION_OK && PQtransactionStatus(handle) == PQTRANS_IDLE
     }
 
@@ -115,6 +127,18 @@ public final class PostgresConnection: @unchecked Sendable {
         return ready == 0
     }
 
+    /// The value libpq uses for one connection option (`PQconninfo`), e.g. `keepalives_idle`.
+    func libpqOption(_ keyword: String) -> String? {
+        guard let handle, let options = PQconninfo(handle) else { return nil }
+        defer { PQconninfoFree(options) }
+        var option = options
+        while let key = option.pointee.keyword {
+            if String(cString: key) == keyword { return option.pointee.val.map { String(cString: $0) } }
+            option += 1
+        }
+        return nil
+    }
+
     // MARK: - Queries
 
     /// Runs one statement and returns its rows. Returns only after PostgreSQL's ReadyForQuery,
@@ -125,11 +149,12 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     /// Runs a statement that must not be interrupted by task cancellation (`COMMIT`, `ROLLBACK`).
-    func queryIgnoringCancellation(_ query: PostgresQuery) async throws {
-        _ = try await executor.run { try self.blockingQuery(query) }
+    func queryIgnoringCancellation(_ query: PostgresQuery) async throws -> PostgresRows {
+        try await executor.run { try self.blockingQuery(query) }
     }
 
     func blockingQuery(_ query: PostgresQuery) throws -> PostgresRows {
+        try query.bindings.checkEncoded()
         let handle = try liveHandle()
         if configuration.usePreparedStatements {
             let name = try preparedStatementName(for: query, handle: handle)
@@ -157,7 +182,7 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     func liveHandle() throws -> OpaquePointer {
-        guard let handle else { throw PostgresError(code: .connectionClosed, message: "the connection is closed") }
+        guard let handle, !isBroken else { throw PostgresError(code: .connectionClosed, message: "the connection is closed") }
         return handle
     }
 
@@ -169,11 +194,48 @@ public final class PostgresConnection: @unchecked Sendable {
         case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
             return PostgresRows(copying: result)
         case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
-            PQputCopyEnd(handle, "COPY is only supported through copyFrom")
-            while let extra = PQgetResult(handle) { PQclear(extra) }
+            abandonCopy(status: PQresultStatus(result), handle: handle)
             throw PostgresError(code: .protocolViolation, message: "COPY is only supported through copyFrom")
         default:
             throw error(from: result, handle: handle)
+        }
+    }
+
+    /// Leaves a COPY that `query` started: `FROM STDIN` is ended with an error (the server rolls it
+    /// back), `TO STDOUT` is read to its end and dropped. Either way the connection is usable again;
+    /// anything else (`COPY_BOTH`, a broken stream) marks it broken so the pool discards it.
+    /// (`PQgetResult` keeps returning the COPY result while a COPY is in progress, so merely
+    /// draining results would never end.)
+    private func abandonCopy(status: ExecStatusType, handle: OpaquePointer) {
+        switch status {
+        case PGRES_COPY_IN:
+            guard PQputCopyEnd(handle, "COPY is only supported through copyFrom") == 1 else {
+                isBroken = true
+                return
+            }
+        case PGRES_COPY_OUT:
+            var row: UnsafeMutablePointer<CChar>?
+            var length = PQgetCopyData(handle, &row, 0)
+            while length >= 0 {
+                if let row { PQfreemem(row) }
+                row = nil
+                length = PQgetCopyData(handle, &row, 0)
+            }
+            guard length == -1 else {
+                isBroken = true
+                return
+            }
+        default:
+            isBroken = true
+            return
+        }
+        while let extra = PQgetResult(handle) {
+            let status = PQresultStatus(extra)
+            PQclear(extra)
+            if status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH {
+                isBroken = true
+                return
+            }
         }
     }
 
@@ -206,8 +268,16 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Runs `body` on the executor; cancelling the task sends `PQcancel` for the running statement.
     /// A statement that PostgreSQL cancelled because we asked (SQLSTATE 57014) throws
     /// `CancellationError`; one cancelled by `statement_timeout` stays a `PostgresError`.
+    ///
+    /// Each call is one generation. A cancel request carries its generation and is sent only while
+    /// that same generation runs, so a request queued behind the canceller thread never reaches a
+    /// later statement — e.g. another caller's after the connection went back to the pool.
     func runCancellable<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        cancellation.withLock { $0.requested = false }
+        let generation = cancellation.withLock { state -> UInt64 in
+            state.generation &+= 1
+            state.requested = false
+            return state.generation
+        }
         return try await withTaskCancellationHandler {
             try await executor.run {
                 let mayRun = self.cancellation.withLock { state -> Bool in
@@ -225,6 +295,10 @@ public final class PostgresConnection: @unchecked Sendable {
                     state.running = false
                     return state.requested
                 }
+                // A cancel request that saw this statement running may still be on its way: wait for
+                // it, so its signal reaches the server before the connection can run anything else
+                // (a backend ignores a cancel that arrives while it waits for the next command).
+                self.cancelSending.withLock { _ in }
                 if wasCancelled, case .failure(let error as PostgresError) = outcome, error.sqlState == "57014" {
                     throw CancellationError()
                 }
@@ -232,24 +306,39 @@ public final class PostgresConnection: @unchecked Sendable {
             }
         } onCancel: {
             let sendCancel = self.cancellation.withLock { state -> Bool in
+                guard state.generation == generation else { return false }
                 state.requested = true
                 return state.running
             }
-            if sendCancel { self.executor.submitCancel { self.sendCancelRequest() } }
+            if sendCancel { self.executor.submitCancel { self.sendCancelRequest(generation: generation) } }
         }
     }
 
     /// True once the running call's task asked to cancel; long loops (COPY) poll it.
     var isCancellationRequested: Bool { cancellation.withLock { $0.requested } }
 
-    private func sendCancelRequest() {
-        cancellation.withLock { state in
-            guard state.running, let cancelHandle = state.cancelHandle else { return }
+    /// The generation of the latest `runCancellable` call (for tests).
+    var statementGeneration: UInt64 { cancellation.withLock { $0.generation } }
+
+    /// Sends `PQcancel` if the statement of `generation` is still running; returns whether it did.
+    ///
+    /// Runs on the canceller thread. The network call happens outside `cancellation` (a cancelling
+    /// task or the statement's own thread never wait behind it) but inside `cancelSending`, which
+    /// `finish()` takes before freeing the cancel handle and a statement takes before it ends.
+    @discardableResult
+    func sendCancelRequest(generation: UInt64) -> Bool {
+        cancelSending.withLock { _ -> Bool in
+            let cancelHandle = cancellation.withLock { state -> UnsafeHandle? in
+                guard state.running, state.generation == generation else { return nil }
+                return state.cancelHandle
+            }
+            guard let cancelHandle else { return false }
             var buffer = [CChar](repeating: 0, count: 256)
             if PQcancel(cancelHandle.pointer, &buffer, Int32(buffer.count)) == 0 {
                 let reason = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 logger.warning("cancel request failed", metadata: ["db.cancel.error": "\(reason)"])
             }
+            return true
         }
     }
 }

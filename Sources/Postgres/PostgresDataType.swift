@@ -42,6 +42,7 @@ public struct PostgresDataType: RawRepresentable, Sendable, Hashable, CustomStri
             .bpchar: "bpchar", .varchar: "varchar", .timestamp: "timestamp", .timestamptz: "timestamptz",
             .numeric: "numeric", .uuid: "uuid", .jsonb: "jsonb", .textArray: "text[]", .int8Array: "int8[]",
             .int4Array: "int4[]", .uuidArray: "uuid[]", .boolArray: "bool[]", .float8Array: "float8[]",
+            .int2Array: "int2[]", .varcharArray: "varchar[]", .timestamptzArray: "timestamptz[]", .jsonbArray: "jsonb[]",
         ]
         return names[self] ?? "oid \(rawValue)"
     }

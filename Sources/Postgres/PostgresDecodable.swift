@@ -149,6 +149,8 @@ extension Array: PostgresDecodable where Element: PostgresDecodable {
         if dimensions == 0 { return [] }
         guard dimensions == 1 else { throw PostgresDecodingFailure("only one-dimensional arrays are supported") }
         let count = Int(try bytes.bigEndian(Int32.self, at: 12))
+        // Checked before the range below, which would trap on a negative count.
+        guard count >= 0 else { throw PostgresDecodingFailure("negative array length") }
         var offset = 20
         var result: [Element] = []
         result.reserveCapacity(count)
@@ -183,7 +185,10 @@ enum PostgresNumeric {
         }
         func digit(_ index: Int) throws -> Int {
             guard index >= 0, index < digitCount else { return 0 }
-            return Int(try bytes.bigEndian(Int16.self, at: 8 + 2 * index))
+            let value = Int(try bytes.bigEndian(Int16.self, at: 8 + 2 * index))
+            // `padded` would trap on a digit outside base 10000.
+            guard (0..<10_000).contains(value) else { throw PostgresDecodingFailure("numeric digit out of range") }
+            return value
         }
         func padded(_ value: Int) -> String {
             let text = String(value)

@@ -4,8 +4,9 @@ import Foundation
 public protocol PostgresEncodable: Sendable {
     /// The parameter's type, sent with it so the server never guesses.
     static var postgresType: PostgresDataType { get }
-    /// Appends the binary representation.
-    func encode(into buffer: inout [UInt8])
+    /// Appends the binary representation. Throws `unrepresentableValue` for a value PostgreSQL
+    /// cannot hold (conformances that always succeed need not be marked `throws`).
+    func encode(into buffer: inout [UInt8]) throws(PostgresError)
 }
 
 /// A value that can be an element of a one-dimensional array parameter.
@@ -74,15 +75,33 @@ extension UUID: PostgresArrayElement {
     }
 }
 
-/// Microseconds between the Unix epoch and PostgreSQL's epoch, 2000-01-01 UTC.
+/// Seconds between the Unix epoch and PostgreSQL's epoch, 2000-01-01 UTC.
 let postgresEpochOffsetSeconds: Double = 946_684_800
+
+/// `timestamptz`'s range in microseconds since 2000-01-01 UTC: from 4713-11-24 BC 00:00 UTC
+/// (PostgreSQL's `MIN_TIMESTAMP`, shown as 4714-11-24 BC) up to, not including, 294277-01-01
+/// 00:00 UTC (`END_TIMESTAMP`).
+let postgresTimestampRange: Range<Int64> = -211_813_488_000_000_000..<9_223_371_331_200_000_000
 
 extension Date: PostgresArrayElement {
     public static var postgresType: PostgresDataType { .timestamptz }
     public static var postgresArrayType: PostgresDataType { .timestamptzArray }
-    public func encode(into buffer: inout [UInt8]) {
-        let microseconds = ((timeIntervalSince1970 - postgresEpochOffsetSeconds) * 1_000_000).rounded()
-        Int64(microseconds).appendBigEndian(to: &buffer)
+    /// Throws for NaN, infinities and dates outside `timestamptz`'s range instead of trapping in
+    /// the conversion to `Int64`. Whole seconds and the fraction are converted apart, so a whole
+    /// second stays exact even near the range's ends (where a `Double` of microseconds is not).
+    public func encode(into buffer: inout [UInt8]) throws(PostgresError) {
+        let seconds = timeIntervalSince1970 - postgresEpochOffsetSeconds
+        let range = postgresTimestampRange
+        // Checked in seconds first, so the Int64 conversions below cannot trap (false for NaN too).
+        guard seconds >= Double(range.lowerBound / 1_000_000), seconds < Double(range.upperBound / 1_000_000) else {
+            throw PostgresError(code: .unrepresentableValue, message: "the date is outside timestamptz's range")
+        }
+        let whole = seconds.rounded(.down)
+        let microseconds = Int64(whole) * 1_000_000 + Int64(((seconds - whole) * 1_000_000).rounded())
+        guard range.contains(microseconds) else {  // the fraction rounded up to the end
+            throw PostgresError(code: .unrepresentableValue, message: "the date is outside timestamptz's range")
+        }
+        microseconds.appendBigEndian(to: &buffer)
     }
 }
 
@@ -98,18 +117,24 @@ extension Array: PostgresEncodable where Element: PostgresArrayElement {
     public static var postgresType: PostgresDataType { Element.postgresArrayType }
 
     /// One-dimensional array, lower bound 1: `ndim, hasnull, elemtype, (dim, lbound), (len, bytes)*`.
-    public func encode(into buffer: inout [UInt8]) {
+    /// An element that cannot be encoded fails the whole array.
+    public func encode(into buffer: inout [UInt8]) throws(PostgresError) {
+        guard let elementCount = Int32(exactly: count) else {
+            throw PostgresError(code: .unrepresentableValue, message: "the array has too many elements")
+        }
         Int32(isEmpty ? 0 : 1).appendBigEndian(to: &buffer)
         Int32(0).appendBigEndian(to: &buffer)
         Element.postgresType.rawValue.appendBigEndian(to: &buffer)
         guard !isEmpty else { return }
-        Int32(count).appendBigEndian(to: &buffer)
+        elementCount.appendBigEndian(to: &buffer)
         Int32(1).appendBigEndian(to: &buffer)
         for element in self {
             let lengthAt = buffer.count
             Int32(0).appendBigEndian(to: &buffer)
-            element.encode(into: &buffer)
-            let length = Int32(buffer.count - lengthAt - 4)
+            try element.encode(into: &buffer)
+            guard let length = Int32(exactly: buffer.count - lengthAt - 4) else {
+                throw PostgresError(code: .unrepresentableValue, message: "an array element is larger than 2 GiB")
+            }
             Swift.withUnsafeBytes(of: length.bigEndian) { bytes in
                 for index in 0..<4 { buffer[lengthAt + index] = bytes[index] }
             }

@@ -16,6 +16,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
             case copyFailed
             case protocolViolation
             case executorShutDown
+            case unrepresentableValue
+            case transactionRolledBack
         }
 
         let base: Base
@@ -37,6 +39,12 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         public static let protocolViolation = Code(.protocolViolation)
         /// The blocking executor was shut down.
         public static let executorShutDown = Code(.executorShutDown)
+        /// A bind parameter has no PostgreSQL representation (a `Date` outside `timestamptz`'s
+        /// range, NaN or infinite); nothing was sent. The message names the parameter, never its value.
+        public static let unrepresentableValue = Code(.unrepresentableValue)
+        /// `COMMIT` answered `ROLLBACK`: a statement inside the transaction had failed (and its error
+        /// was caught), so nothing was written. Never acknowledge the write.
+        public static let transactionRolledBack = Code(.transactionRolledBack)
 
         public var description: String { base.rawValue }
     }

@@ -79,6 +79,9 @@ public struct PostgresBindings: Sendable {
     var offsets: [Int] = []
     /// Length of each value; -1 for NULL.
     var lengths: [Int32] = []
+    /// The first value that could not be encoded. Appending never fails (interpolation cannot
+    /// throw); every way of running a statement throws this before sending anything.
+    public private(set) var encodingError: PostgresError?
 
     public init() {}
 
@@ -87,9 +90,28 @@ public struct PostgresBindings: Sendable {
     public mutating func append<Value: PostgresEncodable>(_ value: Value) {
         types.append(Value.postgresType.rawValue)
         let start = bytes.count
-        value.encode(into: &bytes)
         offsets.append(start)
-        lengths.append(Int32(bytes.count - start))
+        do throws(PostgresError) {
+            try value.encode(into: &bytes)
+            guard let length = Int32(exactly: bytes.count - start) else {
+                throw PostgresError(code: .unrepresentableValue, message: "the value is larger than 2 GiB")
+            }
+            lengths.append(length)
+        } catch {
+            // Keep the numbering: the parameter stays, as NULL, and is never sent.
+            bytes.removeSubrange(start...)
+            lengths.append(-1)
+            if encodingError == nil {
+                var failure = error
+                failure.message = "parameter $\(types.count) (\(Value.postgresType)): " + (error.message ?? "cannot be encoded")
+                encodingError = failure
+            }
+        }
+    }
+
+    /// Throws the first encoding failure, if any.
+    func checkEncoded() throws(PostgresError) {
+        if let encodingError { throw encodingError }
     }
 
     public mutating func append<Value: PostgresEncodable>(_ value: Value?) {

@@ -29,6 +29,16 @@ struct PoolState {
     /// Waiters whose task was cancelled before they were queued.
     var cancelledBeforeQueued: Set<Int> = []
     var shuttingDown = false
+    /// Resumed by whoever brings `leased + connecting` to zero during shutdown, or by the grace
+    /// period's end: `shutdown()` waits on it instead of polling.
+    var drained: CheckedContinuation<Void, Never>?
+    /// How often `shutdown()` looked at the count: once, however long it waits (for tests).
+    var drainChecks = 0
+    /// Connection attempts that failed since the last success: for the backoff and for logging
+    /// "unreachable" and "reachable again" once each.
+    var failuresInARow = 0
+    /// Until then, maintenance opens nothing (backoff after a failed connect).
+    var retryNotBefore: ContinuousClock.Instant?
     var nextWaiterID = 0
     var statistics: PostgresPoolStatistics
 
@@ -92,34 +102,65 @@ struct PoolState {
         return nil
     }
 
-    /// A leased or new connection is free: the oldest waiter gets it, else it goes idle.
-    /// Returns the waiter to resume, or nil when the connection went idle.
-    mutating func connectionAvailable(_ connection: PostgresConnection, now: ContinuousClock.Instant) -> Handoff? {
+    enum Availability {
+        /// Resume this waiter with the connection.
+        case handoff(Handoff)
+        case wentIdle
+        /// The pool is shutting down: close the connection (no longer counted).
+        case close
+    }
+
+    /// A leased or new connection is free: the oldest waiter gets it, else it goes idle — unless
+    /// the pool began shutting down meanwhile, then it is to be closed (an idle connection would
+    /// never be closed after `beginShutdown` took the idle list).
+    mutating func connectionAvailable(_ connection: PostgresConnection, now: ContinuousClock.Instant) -> Availability {
+        if shuttingDown {
+            leased -= 1
+            return .close
+        }
         guard !waiters.isEmpty else {
             leased -= 1
             idle.append(IdleConnection(connection: connection, since: now))
-            return nil
+            return .wentIdle
         }
         let waiter = waiters.removeFirst()
         statistics.acquisitions += 1
         statistics.waits += 1
         statistics.totalWait += now - waiter.enqueuedAt
-        return Handoff(waiter: waiter, outcome: .success(connection))
+        return .handoff(Handoff(waiter: waiter, outcome: .success(connection)))
     }
 
-    /// A connection attempt succeeded: it counts as leased until handed over.
-    mutating func connected() {
+    /// A connection attempt succeeded: it counts as leased until handed over. Returns true when
+    /// earlier attempts had failed (the database is reachable again).
+    mutating func connected() -> Bool {
         connecting -= 1
         leased += 1
+        defer {
+            failuresInARow = 0
+            retryNotBefore = nil
+        }
+        return failuresInARow > 0
     }
 
     /// A connection attempt failed: the oldest waiter learns why, so a caller does not wait out
-    /// its whole timeout while the database is down.
-    mutating func connectFailed(_ error: any Error) -> Handoff? {
+    /// its whole timeout while the database is down; maintenance waits `backoff` before trying
+    /// again. `firstFailure` is true for the first failure after a success.
+    mutating func connectFailed(
+        _ error: any Error, now: ContinuousClock.Instant, backoff: Duration
+    ) -> (handoff: Handoff?, firstFailure: Bool) {
         connecting -= 1
         statistics.connectFailures += 1
-        guard !waiters.isEmpty else { return nil }
-        return Handoff(waiter: waiters.removeFirst(), outcome: .failure(error))
+        failuresInARow += 1
+        retryNotBefore = now + backoff
+        let handoff = waiters.isEmpty ? nil : Handoff(waiter: waiters.removeFirst(), outcome: .failure(error))
+        return (handoff, failuresInARow == 1)
+    }
+
+    /// The continuation `shutdown()` waits on, once nothing is leased or connecting any more.
+    mutating func takeDrainedIfDone() -> CheckedContinuation<Void, Never>? {
+        guard shuttingDown, leased + connecting == 0 else { return nil }
+        defer { drained = nil }
+        return drained
     }
 
     /// A leased connection was closed; says whether to open a replacement for a waiter.

@@ -38,6 +38,12 @@ public final class PostgresPool: Service, Sendable {
     /// Current figures.
     public var statistics: PostgresPoolStatistics { state.withLock { $0.snapshot } }
 
+    /// For tests: whether shutdown began, when maintenance may open connections again, and how
+    /// often `shutdown()` looked whether leases were back.
+    var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }
+    var retryNotBefore: ContinuousClock.Instant? { state.withLock { $0.retryNotBefore } }
+    var drainChecks: Int { state.withLock { $0.drainChecks } }
+
     // MARK: - Lending
 
     /// Lends a connection to `body` and takes it back afterwards, whatever happens. Inside
@@ -146,10 +152,17 @@ public final class PostgresPool: Service, Sendable {
         hand(connection)
     }
 
+    /// Gives a free connection to the oldest waiter, or puts it idle, or — when shutdown began
+    /// after the caller last looked — closes it.
     private func hand(_ connection: PostgresConnection) {
         let now = ContinuousClock.now
-        guard let handoff = state.withLock({ $0.connectionAvailable(connection, now: now) }) else { return }
-        resume(handoff)
+        switch state.withLock({ $0.connectionAvailable(connection, now: now) }) {
+        case .handoff(let handoff): resume(handoff)
+        case .wentIdle: break
+        case .close:
+            Task { await connection.close() }
+            signalIfDrained()
+        }
     }
 
     private func resume(_ handoff: PoolState.Handoff) {
@@ -163,26 +176,53 @@ public final class PostgresPool: Service, Sendable {
         let replace = state.withLock { $0.leasedConnectionDiscarded() }
         Task { await connection.close() }
         if replace { startConnecting() }
+        signalIfDrained()
+    }
+
+    /// Resumes `shutdown()` if it waits and nothing is leased or connecting any more.
+    private func signalIfDrained() {
+        state.withLock { $0.takeDrainedIfDone() }?.resume()
     }
 
     /// Opens one connection (already counted as connecting) and hands it on.
+    ///
+    /// A failure fails the oldest waiter at once (callers learn quickly that the database is down)
+    /// and a waiter left without a connection attempt gets a new one at once; only maintenance
+    /// (the minimum) backs off. The log says "unreachable" once and "reachable again" once, not a
+    /// line per attempt.
     private func startConnecting() {
         Task {
             do {
                 let connection = try await PostgresConnection.connect(
                     configuration: connectionConfiguration, executor: executor, logger: logger)
-                state.withLock { $0.connected() }
-                if state.withLock({ $0.shuttingDown }) {
-                    discard(connection)
-                } else {
-                    hand(connection)
-                }
+                if state.withLock({ $0.connected() }) { logger.info("database reachable again") }
+                hand(connection)
             } catch {
-                logger.warning("connecting to PostgreSQL failed", metadata: ["db.error": "\(error)"])
-                if let handoff = state.withLock({ $0.connectFailed(error) }) { resume(handoff) }
+                let (handoff, firstFailure) = state.withLock { state in
+                    let backoff = Self.backoff(
+                        afterFailures: state.failuresInARow + 1, base: configuration.reconnectBackoffBase,
+                        cap: configuration.reconnectBackoffCap)
+                    return state.connectFailed(error, now: .now, backoff: backoff)
+                }
+                if firstFailure {
+                    logger.warning("database unreachable", metadata: ["db.error": "\(error)"])
+                } else {
+                    logger.debug("connecting to PostgreSQL failed again", metadata: ["db.error": "\(error)"])
+                }
+                if let handoff { resume(handoff) }
                 if state.withLock({ $0.startReplacementIfNeeded() }) { startConnecting() }
+                signalIfDrained()
             }
         }
+    }
+
+    /// Exponential backoff with full jitter: uniformly random between zero and
+    /// `base × 2^(failures − 1)`, at most `cap`, so many instances do not retry in step.
+    static func backoff(afterFailures failures: Int, base: Duration, cap: Duration) -> Duration {
+        let ceiling = min(cap, base * (1 << min(max(failures - 1, 0), 30)))
+        let (seconds, attoseconds) = ceiling.components
+        let nanoseconds = max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        return .nanoseconds(Int64.random(in: 0...nanoseconds))
     }
 
     // MARK: - Service
@@ -207,7 +247,7 @@ public final class PostgresPool: Service, Sendable {
             let stale = state.takeStaleIdle(
                 now: .now, minimum: configuration.minimumConnections,
                 idleTimeout: configuration.idleTimeout, maximumLifetime: configuration.maximumLifetime)
-            guard !state.shuttingDown else { return (stale, 0) }
+            guard !state.shuttingDown, state.retryNotBefore.map({ .now >= $0 }) ?? true else { return (stale, 0) }
             let missing = max(0, min(configuration.minimumConnections, state.maximum) - state.open)
             state.connecting += missing
             return (stale, missing)
@@ -224,10 +264,30 @@ public final class PostgresPool: Service, Sendable {
             waiter.continuation.resume(throwing: PostgresPoolError.shuttingDown)
         }
         for connection in idle { await connection.close() }
-        let deadline = ContinuousClock.now + configuration.shutdownGracePeriod
-        while state.withLock({ $0.leased + $0.connecting }) > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        // Wait for the last lease or connection attempt to end (it resumes us) or for the grace
+        // period. No polling with Task.sleep: `run()` calls this from a cancelled task, where a
+        // sleep returns at once. The timer is an unstructured task, so it is not cancelled with us.
+        var timer: Task<Void, Never>?
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state -> Bool in
+                state.drainChecks += 1
+                guard state.leased + state.connecting > 0 else { return true }
+                state.drained = continuation
+                return false
+            }
+            if done {
+                continuation.resume()
+                return
+            }
+            timer = Task { [grace = configuration.shutdownGracePeriod] in
+                try? await Task.sleep(for: grace)
+                self.state.withLock { state in
+                    defer { state.drained = nil }
+                    return state.drained
+                }?.resume()
+            }
         }
+        timer?.cancel()
         let remaining = state.withLock { $0.leased + $0.connecting }
         if remaining > 0 {
             logger.warning("database pool stopped with connections still in use", metadata: ["db.pool.in_use": "\(remaining)"])

@@ -16,6 +16,10 @@ public struct PostgresPoolConfiguration: Sendable {
     public var maintenanceInterval: Duration = .seconds(1)
     /// On graceful shutdown, how long leases may take to come back before `run()` gives up on them.
     public var shutdownGracePeriod: Duration = .seconds(10)
+    /// After a failed connect, maintenance waits a random time up to this, doubled per further
+    /// failure up to `reconnectBackoffCap`, before opening connections again (full jitter).
+    public var reconnectBackoffBase: Duration = .milliseconds(50)
+    public var reconnectBackoffCap: Duration = .seconds(5)
 
     public init() {}
 }

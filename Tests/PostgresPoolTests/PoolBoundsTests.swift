@@ -60,7 +60,7 @@ struct PoolBoundsTests {
                     try await pool.withConnection { _ in }
                 }
                 let waited = ContinuousClock.now - started
-                #expect(waited >= .milliseconds(190) && waited < .seconds(5))
+                #expect(waited >= .milliseconds(190) && waited < .seconds(60))  // the upper bound only guards a hang
             }
             #expect(pool.statistics.timeouts == 1)
             #expect(pool.statistics.waiting == 0)

@@ -27,9 +27,11 @@ struct PoolHealthTests {
         try await withPool({ $0.maximumConnections = 1 }) { pool in
             let pid = try await pool.query("SELECT pg_backend_pid()").first!.decode(0, as: Int.self)
             try await TestDatabase.withConnection { admin in
-                try await admin.query("SELECT pg_terminate_backend(\(pid)::int4)")
+                // With a timeout, it returns once the backend has exited (its socket closed), so the
+                // pool's check before lending must see the closed socket; no sleep needed.
+                let gone = try await admin.query("SELECT pg_terminate_backend(\(pid)::int4, 60000)")
+                #expect(try gone[0].decode(0, as: Bool.self))
             }
-            try await Task.sleep(for: .milliseconds(100))
             let next = try await pool.query("SELECT pg_backend_pid()").first!.decode(0, as: Int.self)
             #expect(next != pid)
             #expect(pool.statistics.discarded == 1)
@@ -42,7 +44,7 @@ struct PoolHealthTests {
             let error = try await #require(throws: PostgresError.self) {
                 try await pool.withConnection { connection in
                     let pid = try await connection.query("SELECT pg_backend_pid()").first!.decode(0, as: Int.self)
-                    try await TestDatabase.withConnection { admin in
+                    _ = try await TestDatabase.withConnection { admin in
                         try await admin.query("SELECT pg_terminate_backend(\(pid)::int4)")
                     }
                     try await connection.query("SELECT 1")

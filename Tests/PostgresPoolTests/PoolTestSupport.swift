@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Postgres
 import PostgresPool
@@ -6,6 +7,7 @@ import TestSupport
 /// A pool on the test database, shut down after `body`.
 func withPool<Result: Sendable>(
     connection url: String? = nil,
+    logger: Logger = TestDatabase.logger,
     _ configure: (inout PostgresPoolConfiguration) -> Void = { _ in },
     _ body: (PostgresPool) async throws -> Result
 ) async throws -> Result {
@@ -13,7 +15,7 @@ func withPool<Result: Sendable>(
     configure(&configuration)
     configuration.shutdownGracePeriod = .seconds(2)
     let connection = try PostgresConfiguration(connectionString: try url ?? TestDatabase.url())
-    let pool = PostgresPool(configuration: configuration, connection: connection, logger: TestDatabase.logger)
+    let pool = PostgresPool(configuration: configuration, connection: connection, logger: logger)
     do {
         let result = try await body(pool)
         await pool.shutdown()
@@ -41,4 +43,23 @@ func backendCount(applicationName: String) async throws -> Int {
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = \(applicationName)"
         ).first!.decode(0, as: Int.self)
     }
+}
+
+/// A loopback TCP port nobody listens on: bound to learn a free number, then closed again.
+func closedLoopbackPort() throws -> Int {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { throw POSIXError(.EIO) }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+            bind(descriptor, address, length) == 0 && getsockname(descriptor, address, &length) == 0
+        }
+    }
+    guard bound else { throw POSIXError(.EADDRNOTAVAIL) }
+    return Int(UInt16(bigEndian: address.sin_port))
 }

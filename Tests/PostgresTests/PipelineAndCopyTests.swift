@@ -12,7 +12,7 @@ struct PipelineAndCopyTests {
             do {
                 try await body(table, connection)
             } catch {
-                try? await connection.query("DROP TABLE \(identifier: table)")
+                _ = try? await connection.query("DROP TABLE \(identifier: table)")
                 throw error
             }
             try await connection.query("DROP TABLE \(identifier: table)")
@@ -97,6 +97,50 @@ struct PipelineAndCopyTests {
             #expect(error.sqlState == "22P02")
             #expect(try await count(table, connection) == 0)
             #expect(connection.isReusable)
+        }
+    }
+
+    @Test("COPY TO STDOUT and COPY FROM STDIN through query() fail clearly instead of hanging; the connection stays usable")
+    func copyThroughQuery() async throws {
+        try await withTable("n int") { table, connection in
+            let statements: [PostgresQuery] = [
+                "COPY (SELECT generate_series(1, 100000)) TO STDOUT",
+                "COPY \(identifier: table) FROM STDIN",
+                "COPY (SELECT 1) TO STDOUT",
+            ]
+            for statement in statements {
+                let task = Task { try await connection.query(statement) }
+                let error = try await #require(throws: PostgresError.self, "\(statement)") {
+                    try await valueWithHangGuard(of: task)
+                }
+                #expect(error.code == .protocolViolation)
+                #expect(connection.isReusable)
+                #expect(try await connection.query("SELECT 1").count == 1)
+            }
+            #expect(try await count(table, connection) == 0)
+        }
+    }
+}
+
+struct HangGuardExpired: Error {}
+
+/// `task`'s value, or `HangGuardExpired` if it has not finished after `limit`: a guard against a
+/// hang (the test fails instead of never ending), far above what a loaded machine needs.
+func valueWithHangGuard<Value: Sendable>(of task: Task<Value, any Error>, limit: Duration = .seconds(120)) async throws
+    -> Value
+{
+    let resumed = Locked(false)
+    return try await withCheckedThrowingContinuation { continuation in
+        @Sendable func finish(_ result: Result<Value, any Error>) {
+            if resumed.withLock({ done in defer { done = true }; return !done }) { continuation.resume(with: result) }
+        }
+        let timer = Task {
+            try await Task.sleep(for: limit)
+            finish(.failure(HangGuardExpired()))
+        }
+        Task {
+            finish(await task.result)
+            timer.cancel()
         }
     }
 }

@@ -10,14 +10,14 @@ struct TransactionTests {
     /// Creates a real table (visible to other connections), runs `body`, drops it.
     func withTable(_ body: (String) async throws -> Void) async throws {
         let table = TestDatabase.uniqueName("tx")
-        try await TestDatabase.withConnection { try await $0.query("CREATE TABLE \(identifier: table) (n int NOT NULL)") }
+        _ = try await TestDatabase.withConnection { try await $0.query("CREATE TABLE \(identifier: table) (n int NOT NULL)") }
         do {
             try await body(table)
         } catch {
-            try? await TestDatabase.withConnection { try await $0.query("DROP TABLE \(identifier: table)") }
+            _ = try? await TestDatabase.withConnection { try await $0.query("DROP TABLE \(identifier: table)") }
             throw error
         }
-        try await TestDatabase.withConnection { try await $0.query("DROP TABLE \(identifier: table)") }
+        _ = try await TestDatabase.withConnection { try await $0.query("DROP TABLE \(identifier: table)") }
     }
 
     func count(_ table: String) async throws -> Int {
@@ -57,6 +57,28 @@ struct TransactionTests {
         }
     }
 
+    @Test("a failed statement whose error the body swallowed makes withTransaction throw: COMMIT rolled back")
+    func swallowedFailureIsNotACommit() async throws {
+        try await withTable { table in
+            try await TestDatabase.withConnection { connection in
+                let error = try await #require(throws: PostgresError.self) {
+                    try await connection.withTransaction { transaction in
+                        try await transaction.query("INSERT INTO \(identifier: table) VALUES (1)")
+                        do {
+                            try await transaction.query("INSERT INTO \(identifier: table) VALUES (NULL)")
+                        } catch {
+                            // Swallowed: the transaction is aborted, yet the body returns normally.
+                        }
+                        return 1
+                    }
+                }
+                #expect(error.code == .transactionRolledBack)
+                #expect(connection.isReusable)
+            }
+            #expect(try await count(table) == 0)
+        }
+    }
+
     @Test("rollback on task cancellation")
     func rollsBackOnCancellation() async throws {
         try await withTable { table in
@@ -78,18 +100,22 @@ struct TransactionTests {
         }
     }
 
-    @Test("cancelling pg_sleep(60) returns long before it would end and leaves the connection usable")
+    @Test("cancelling a running pg_sleep(60) cancels it on the server (57014) and leaves the connection usable")
     func cancelsRunningQuery() async throws {
-        let connection = try await TestDatabase.connect()
-        let started = ContinuousClock.now
+        let failures = Locked<[PostgresError?]>([])
+        let connection = try await TestDatabase.connect { configuration in
+            configuration.observer = { _, error in failures.withLock { $0.append(error) } }
+        }
+        let pid = try await connection.query("SELECT pg_backend_pid()")[0].decode(0, as: Int.self)
         let task = Task { try await connection.query("SELECT pg_sleep(60)") }
-        try await Task.sleep(for: .milliseconds(200))
+        // Only once the server runs it: the cancel must travel, not short-circuit on the client.
+        try await waitUntilRunning(pid: pid, prefix: "SELECT pg_sleep")
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
-        // The statement would sleep 60 s. Usually it is back within milliseconds; the bound only
-        // proves the cancel, with room for a machine saturated by the rest of the suite (a
-        // full run once took 7 s here, while other tests loaded the database).
-        #expect(ContinuousClock.now - started < .seconds(30))
+        // The statement ran and PostgreSQL ended it with query_canceled: the CancellationError
+        // comes from 57014, not from a statement that was never started.
+        #expect(failures.value.count == 2)
+        #expect(failures.value.last??.sqlState == "57014")
         #expect(connection.isReusable)
         #expect(try await connection.query("SELECT 1").count == 1)
         await connection.close()
