@@ -26,7 +26,7 @@ struct PoolHealthTests {
     func terminatedIdleConnectionIsReplaced() async throws {
         try await withPool({ $0.maximumConnections = 1 }) { pool in
             let pid = try await pool.query("SELECT pg_backend_pid()").first!.decode(0, as: Int.self)
-            try await TestDatabase.withConnection { admin in
+            _ = try await TestDatabase.withConnection { admin in
                 try await admin.query("SELECT pg_terminate_backend(\(pid)::int4)")
             }
             try await Task.sleep(for: .milliseconds(100))
@@ -42,7 +42,7 @@ struct PoolHealthTests {
             let error = try await #require(throws: PostgresError.self) {
                 try await pool.withConnection { connection in
                     let pid = try await connection.query("SELECT pg_backend_pid()").first!.decode(0, as: Int.self)
-                    try await TestDatabase.withConnection { admin in
+                    _ = try await TestDatabase.withConnection { admin in
                         try await admin.query("SELECT pg_terminate_backend(\(pid)::int4)")
                     }
                     try await connection.query("SELECT 1")

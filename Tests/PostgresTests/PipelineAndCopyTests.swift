@@ -12,7 +12,7 @@ struct PipelineAndCopyTests {
             do {
                 try await body(table, connection)
             } catch {
-                try? await connection.query("DROP TABLE \(identifier: table)")
+                _ = try? await connection.query("DROP TABLE \(identifier: table)")
                 throw error
             }
             try await connection.query("DROP TABLE \(identifier: table)")

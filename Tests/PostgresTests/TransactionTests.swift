@@ -10,14 +10,14 @@ struct TransactionTests {
     /// Creates a real table (visible to other connections), runs `body`, drops it.
     func withTable(_ body: (String) async throws -> Void) async throws {
         let table = TestDatabase.uniqueName("tx")
-        try await TestDatabase.withConnection { try await $0.query("CREATE TABLE \(identifier: table) (n int NOT NULL)") }
+        _ = try await TestDatabase.withConnection { try await $0.query("CREATE TABLE \(identifier: table) (n int NOT NULL)") }
         do {
             try await body(table)
         } catch {
-            try? await TestDatabase.withConnection { try await $0.query("DROP TABLE \(identifier: table)") }
+            _ = try? await TestDatabase.withConnection { try await $0.query("DROP TABLE \(identifier: table)") }
             throw error
         }
-        try await TestDatabase.withConnection { try await $0.query("DROP TABLE \(identifier: table)") }
+        _ = try await TestDatabase.withConnection { try await $0.query("DROP TABLE \(identifier: table)") }
     }
 
     func count(_ table: String) async throws -> Int {

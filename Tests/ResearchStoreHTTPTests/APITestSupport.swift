@@ -67,3 +67,13 @@ func expectProblem(
     let named = ((body["errors"] as? [[String: Any]]) ?? []).compactMap { $0["field"] as? String }
     #expect(named == fields, sourceLocation: sourceLocation)
 }
+
+/// True once the database's clock is at least `milliseconds` past `timestamp` (ISO 8601, as the
+/// API writes it): a test that needs time to pass waits on this instead of sleeping.
+func databaseClockPassed(_ timestamp: String, by milliseconds: Int = 1) async throws -> Bool {
+    try await TestDatabase.withConnection { connection in
+        try await connection.query(
+            "SELECT clock_timestamp() >= \(timestamp)::timestamptz + \(milliseconds) * interval '1 millisecond'"
+        )[0].decode(0, as: Bool.self)
+    }
+}

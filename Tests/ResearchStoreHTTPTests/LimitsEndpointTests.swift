@@ -47,13 +47,10 @@ struct LimitsEndpointTests {
                 connection.send("POST /db/sessions/create HTTP/1.1\r\nHost: x\r\nX-User-ID: u\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
             }
             var refused: TestResponse?
-            for _ in 0..<100 {
+            _ = try await waitUntil {
                 let response = try await client.call(.get, "/db/sessions", as: "u")
-                if response.status == .serviceUnavailable {
-                    refused = response
-                    break
-                }
-                try await Task.sleep(for: .milliseconds(50))
+                if response.status == .serviceUnavailable { refused = response }
+                return refused != nil
             }
             let response = try #require(refused, "never refused")
             try expectProblem(response, .serviceUnavailable)
