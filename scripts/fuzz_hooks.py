@@ -1,0 +1,145 @@
+"""Schemathesis hooks for scripts/fuzz: values at the edges that the schema alone rarely yields.
+
+Loaded with SCHEMATHESIS_HOOKS=fuzz_hooks (scripts/ on PYTHONPATH). After schemathesis draws a
+query or a JSON body from the OpenAPI document, these hooks may swap some of its values for:
+
+- ``cursor`` (query): random base64url text, forged cursors in the server's own format
+  (``base64url("v1|sessions|9000000000000000000|<uuid>")`` with extreme positions and every list
+  kind), a well-formed cursor with bytes appended, and broken padding;
+- integers (``limit``, ``max_tokens``, ``max_messages``, ``ttl_seconds``, ``*_tokens``,
+  ``duration_ms``, ``cost_usd``, ``rating``, …): Int64 min/max, 2^31, 2^63, -1, 0, huge and tiny
+  floats, and the same as strings;
+- dates (``from``, ``to``, ``*_at``): years 0001 and 9999, the edges of PostgreSQL's range,
+  out-of-range and malformed strings.
+
+The rule of scripts/fuzz stays: any 5xx fails the run. Set FUZZ_HOOKS_LOG to a file path to log
+every replaced value (for checking that the hooks are in effect).
+"""
+
+import base64
+import os
+import uuid
+
+import schemathesis
+from hypothesis import strategies as st
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+INTEGER_NAMES = {
+    "limit", "max_tokens", "max_messages", "ttl_seconds", "prompt_tokens", "completion_tokens",
+    "total_tokens", "token_count", "tokens", "duration_ms", "cost_usd", "rating", "seq", "offset",
+}
+DATE_NAMES = {"from", "to", "occurred_at", "started_at", "finished_at", "created_at", "updated_at", "since", "until"}
+CURSOR_KINDS = ["sessions", "messages", "research", "audit", "domain_sets", "analytics", "feedback", "llm_usage"]
+
+
+def _b64(text):
+    raw = text if isinstance(text, bytes) else text.encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+_extreme_numbers = st.sampled_from(
+    [INT64_MIN, INT64_MAX, INT64_MIN - 1, INT64_MAX + 1, 2**31, 2**31 - 1, -(2**31) - 1, 2**32, 2**53 + 1,
+     2**64, -1, 0, 1e308, -1e308, 5e-324, 1.5, -0.0, 1e19]
+)
+extreme_integers = st.one_of(_extreme_numbers, _extreme_numbers.map(str), st.integers(min_value=INT64_MIN, max_value=INT64_MAX))
+
+extreme_dates = st.sampled_from(
+    [
+        "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z", "0000-01-01T00:00:00Z", "10000-01-01T00:00:00Z",
+        "-4713-11-24T00:00:00Z", "294276-12-31T23:59:59Z", "1969-12-31T23:59:59.999999999Z",
+        "2026-02-30T00:00:00Z", "2026-13-01T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T00:00:60Z",
+        "2026-01-01T00:00:00+99:99", "2026-01-01", "infinity", "-infinity", "epoch", "now", "", "0",
+        "9223372036854775807", "2026-01-01T00:00:00.0000000000000000001Z",
+    ]
+)
+
+_positions = st.sampled_from([str(INT64_MAX), str(INT64_MIN), "9000000000000000000", "-1", "0", "1e30",
+                              "99999999999999999999", "", "NaN"])
+_ids = st.one_of(st.uuids().map(str), st.sampled_from(["", "not-a-uuid", str(uuid.UUID(int=0)), "z" * 40]))
+forged_cursors = st.builds(
+    lambda kind, position, ident, extra: _b64(f"v1|{kind}|{position}|{ident}" + extra),
+    st.sampled_from(CURSOR_KINDS + ["", "v2", "sessions|sessions"]),
+    _positions,
+    _ids,
+    st.sampled_from(["", "|", "|x", "|1|2", "\x00", "\udcff".encode("utf-8", "surrogatepass").decode("latin-1")]),
+)
+cursors = st.one_of(
+    forged_cursors,
+    st.binary(max_size=96).map(_b64),  # random base64url bytes
+    st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=", max_size=120),
+    st.tuples(forged_cursors, st.binary(min_size=1, max_size=16)).map(lambda t: t[0] + _b64(t[1])),  # appended bytes
+    st.tuples(forged_cursors, st.sampled_from(["=", "==", "===", ".", "%00", "+/"])).map("".join),
+)
+
+
+def _log(name, value):
+    path = os.environ.get("FUZZ_HOOKS_LOG")
+    if path:
+        with open(path, "a", encoding="utf-8") as log:
+            log.write(f"{name}={value!r}\n")
+
+
+def _edge_for(name):
+    if name == "cursor":
+        return cursors
+    if name in INTEGER_NAMES or name.endswith("_tokens") or name.endswith("_ms"):
+        return extreme_integers
+    if name in DATE_NAMES or name.endswith("_at"):
+        return extreme_dates
+    return None
+
+
+def _maybe_replace(name, value):
+    """The value as drawn, or (about one time in three) an edge value for its name."""
+    edge = _edge_for(name)
+    if edge is None:
+        return st.just(value)
+
+    def replaced(new):
+        _log(name, new)
+        return new
+
+    return st.one_of(st.just(value), st.just(value), edge.map(replaced))
+
+
+def _mutate_object(obj):
+    """A strategy for `obj` with some of its known fields (at any depth) replaced."""
+    if isinstance(obj, dict):
+        keys = list(obj)
+        parts = [_maybe_replace(k, v) if _edge_for(k) is not None else _mutate_object(v) for k, v in obj.items()]
+        return st.tuples(*parts).map(lambda values: dict(zip(keys, values))) if parts else st.just(obj)
+    if isinstance(obj, list) and obj:
+        return st.tuples(*[_mutate_object(item) for item in obj]).map(list)
+    return st.just(obj)
+
+
+def _declared_query_names(ctx):
+    try:
+        return [parameter.name for parameter in ctx.operation.query]
+    except Exception:  # the operation's shape differs across schemathesis versions: keep what was drawn
+        return []
+
+
+@schemathesis.hook
+def flatmap_query(ctx, query):
+    query = dict(query or {})
+    # Parameters the operation declares but the draw left out may come in with an edge value.
+    absent = [name for name in _declared_query_names(ctx) if name not in query and _edge_for(name) is not None]
+    extra = st.tuples(*[st.one_of(st.none(), _edge_for(name)) for name in absent]) if absent else st.just(())
+
+    def merge(drawn):
+        values, added = drawn
+        merged = dict(values)
+        for name, value in zip(absent, added):
+            if value is not None:
+                _log(name, value)
+                merged[name] = value
+        return merged or None
+
+    return st.tuples(_mutate_object(query), extra).map(merge)
+
+
+@schemathesis.hook
+def flatmap_body(ctx, body):
+    return _mutate_object(body)
