@@ -93,9 +93,3 @@ public struct QueryReader {
         return try Cursor.decode(text, kind: kind)
     }
 }
-
-/// A list's `limit` rules: a default and a maximum.
-struct Paging {
-    let defaultLimit: Int
-    let maximumLimit: Int
-}
