@@ -109,7 +109,7 @@ public struct IdempotencyService: Sendable {
 
     /// Records the response of a claimed key.
     public func complete(_ scope: Scope, response: StoredResponse) async throws {
-        try await database(table: "idempotency_keys") {
+        _ = try await database(table: "idempotency_keys") {
             try await pool.query(
                 """
                 UPDATE idempotency_keys SET state = 'completed', response_status = \(response.status),
@@ -122,7 +122,7 @@ public struct IdempotencyService: Sendable {
 
     /// Gives a claimed key up after a failure, so the client can retry with it.
     public func release(_ scope: Scope) async throws {
-        try await database(table: "idempotency_keys") {
+        _ = try await database(table: "idempotency_keys") {
             try await pool.query(
                 """
                 DELETE FROM idempotency_keys

@@ -17,7 +17,7 @@ enum JSONRequest {
         let timeout = BodyLimits.readTimeout
         return try await withThrowingTaskGroup(of: [UInt8].self) { group in
             group.addTask {
-                var body = request.body
+                let body = request.body
                 do {
                     return Array(try await body.collect(upTo: limit).readableBytesView)
                 } catch is CancellationError {
