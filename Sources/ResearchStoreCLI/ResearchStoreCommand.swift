@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import Postgres
 import PostgresPool
 import ResearchStore
@@ -79,9 +80,26 @@ extension ResearchStoreCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             group.maximumGracefulShutdownDuration = settings.shutdownTimeout
             group.maximumCancellationDuration = .seconds(2)
-            try await ServiceGroup(configuration: group).run()
+            do {
+                try await ServiceGroup(configuration: group).run()
+            } catch let error as IOError where Self.listenErrors.keys.contains(error.errnoCode) {
+                // One line naming the address and the variables that set it, not NIO's bind(…) text.
+                let host = settings.http.host.contains(":") ? "[\(settings.http.host)]" : settings.http.host
+                FileHandle.standardError.write(
+                    Data(
+                        ("cannot listen on \(host):\(settings.http.port): \(Self.listenErrors[error.errnoCode]!); "
+                            + "choose another with PORT (and HOST)\n").utf8))
+                throw ExitCode(78)
+            }
             logger.info("stopped")
         }
+
+        /// Why the listening socket could not be bound, for the errors a setting can cause.
+        static let listenErrors: [CInt: String] = [
+            EADDRINUSE: "the address is already in use",
+            EADDRNOTAVAIL: "the address is not one of this machine's",
+            EACCES: "permission denied (ports below 1024 need privileges)",
+        ]
 
         /// A reachable database whose schema is older than this build stops start-up. An unreachable
         /// one does not: the server starts, answers `503`, and recovers when the database returns.

@@ -4,29 +4,6 @@ import PostgresPool
 import ResearchStore
 import ServiceLifecycle
 
-/// Where the HTTP server listens, how callers are identified, and the limits that protect it.
-public struct HTTPSettings: Sendable {
-    public var host: String
-    public var port: Int
-    public var auth: AuthMode = .none
-    /// Requests per second per caller, and the burst above it; nil: no rate limit.
-    public var rateLimit: (rate: Double, burst: Int)?
-    /// Requests in flight before new ones are answered `503`.
-    public var maximumConcurrentRequests = 512
-    public var maximumURLBytes = 8 * 1024
-    /// Request headers, all together.
-    public var maximumHeaderBytes = 32 * 1024
-    /// A connection with no request in progress (or whose request head trickles in) is closed after this.
-    public var idleTimeout: Duration = .seconds(30)
-    /// A request body must arrive within this (`408` otherwise).
-    public var bodyReadTimeout: Duration = .seconds(30)
-
-    public init(host: String = "127.0.0.1", port: Int = 8080) {
-        self.host = host
-        self.port = port
-    }
-}
-
 /// Builds the router: the middleware every request passes, then each controller's routes.
 /// Cursors are signed with `cursors`; exports run through `exports` (by default on `pool`).
 public func buildRouter(
@@ -93,24 +70,4 @@ public func buildApplication(
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "research-store"),
         services: [pool, exportPool, probe, ExpirySweeper(pool: pool, interval: sweepInterval, logger: logger)],
         logger: logger)
-}
-
-/// Flips readiness to false the moment graceful shutdown begins, then waits `drainDelay` so
-/// load balancers see `/readyz` fail and stop sending new requests before the server stops
-/// accepting them. Run it in the same group as the application and after it: a service group
-/// shuts its services down in reverse order, so this one hears of the shutdown first.
-public struct ReadinessGate: Service {
-    let shutdown: ShutdownState
-    let drainDelay: Duration
-
-    public init(shutdown: ShutdownState, drainDelay: Duration) {
-        self.shutdown = shutdown
-        self.drainDelay = drainDelay
-    }
-
-    public func run() async throws {
-        try? await gracefulShutdown()
-        shutdown.begin()
-        try? await Task.sleep(for: drainDelay)
-    }
 }

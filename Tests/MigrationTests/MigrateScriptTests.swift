@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 // End-to-end tests of `scripts/migrate` against a running PostgreSQL server.
@@ -11,129 +12,129 @@ import Testing
 @Suite("scripts/migrate", .serialized)
 struct MigrateScriptTests {
     @Test("the real schema.sql and migrations/ reach the highest file version")
-    func realFilesReachLatestVersion() throws {
+    func realFilesReachLatestVersion() async throws {
         let env = try TestEnvironment.load()
         let latest = try env.latestRepoVersion()
-        try env.withScratchDatabase { db in
-            let result = try env.migrate(databaseURL: db.url)
+        try await env.withScratchDatabase { db in
+            let result = try await env.migrate(databaseURL: db.url)
             #expect(result.status == 0, "migrate failed:\n\(result.output)")
-            #expect(try db.query("SELECT max(version) FROM schema_migrations") == "\(latest)")
-            #expect(try db.query("SELECT count(*) FROM schema_migrations") == "\(latest)")
-            #expect(try db.query("SELECT name FROM schema_migrations WHERE version = 1") == "schema")
-            let schemaChecksum = try env.sha256(of: env.repoRoot.appendingPathComponent("schema.sql"))
-            #expect(try db.query("SELECT checksum FROM schema_migrations WHERE version = 1") == schemaChecksum)
+            #expect(try await db.query("SELECT max(version) FROM schema_migrations") == "\(latest)")
+            #expect(try await db.query("SELECT count(*) FROM schema_migrations") == "\(latest)")
+            #expect(try await db.query("SELECT name FROM schema_migrations WHERE version = 1") == "schema")
+            let schemaChecksum = try await env.sha256(of: env.repoRoot.appendingPathComponent("schema.sql"))
+            #expect(try await db.query("SELECT checksum FROM schema_migrations WHERE version = 1") == schemaChecksum)
         }
     }
 
     @Test("a second run exits 0, says up to date and changes nothing")
-    func secondRunIsNoOp() throws {
+    func secondRunIsNoOp() async throws {
         let env = try TestEnvironment.load()
         let latest = try env.latestRepoVersion()
-        try env.withScratchDatabase { db in
-            let first = try env.migrate(databaseURL: db.url)
+        try await env.withScratchDatabase { db in
+            let first = try await env.migrate(databaseURL: db.url)
             try #require(first.status == 0, "first migrate run failed:\n\(first.output)")
-            let before = try db.bookkeepingSnapshot()
+            let before = try await db.bookkeepingSnapshot()
 
-            let second = try env.migrate(databaseURL: db.url)
+            let second = try await env.migrate(databaseURL: db.url)
             #expect(second.status == 0, "second migrate run failed:\n\(second.output)")
             #expect(second.output.contains("up to date (version \(latest))"), "unexpected output:\n\(second.output)")
-            #expect(try db.bookkeepingSnapshot() == before)
+            #expect(try await db.bookkeepingSnapshot() == before)
         }
     }
 
     @Test("an applied file that was edited is refused, naming the file, and nothing changes")
-    func editedAppliedFileIsRefused() throws {
+    func editedAppliedFileIsRefused() async throws {
         let env = try TestEnvironment.load()
-        try MigrationFixture.with(migrations: [
+        try await MigrationFixture.with(migrations: [
             "002_add_gadgets.sql": "CREATE TABLE gadgets (id bigint PRIMARY KEY);\n",
         ]) { fixture in
-            try env.withScratchDatabase { db in
-                let first = try env.migrate(databaseURL: db.url, fixture: fixture)
+            try await env.withScratchDatabase { db in
+                let first = try await env.migrate(databaseURL: db.url, fixture: fixture)
                 try #require(first.status == 0, "initial migrate run failed:\n\(first.output)")
-                let before = try db.bookkeepingSnapshot()
+                let before = try await db.bookkeepingSnapshot()
 
                 try fixture.append("-- edited after it was applied\n", to: "migrations/002_add_gadgets.sql")
                 try fixture.write("CREATE TABLE late_table (id int);\n", to: "migrations/003_late_table.sql")
-                let result = try env.migrate(databaseURL: db.url, fixture: fixture)
+                let result = try await env.migrate(databaseURL: db.url, fixture: fixture)
 
                 #expect(result.status != 0, "migrate accepted an edited file:\n\(result.output)")
                 #expect(result.output.contains("002_add_gadgets.sql"), "message does not name the file:\n\(result.output)")
-                #expect(try db.bookkeepingSnapshot() == before)
-                #expect(try !db.relationExists("late_table"), "a pending migration ran despite the refusal")
+                #expect(try await db.bookkeepingSnapshot() == before)
+                #expect(try await !db.relationExists("late_table"), "a pending migration ran despite the refusal")
             }
         }
     }
 
     @Test("a gap in the numbering is refused before anything changes")
-    func gapIsRefused() throws {
+    func gapIsRefused() async throws {
         let env = try TestEnvironment.load()
         // 003 without 002: refused on a fresh database, which stays untouched.
-        try MigrationFixture.with(migrations: [
+        try await MigrationFixture.with(migrations: [
             "003_add_gadgets.sql": "CREATE TABLE gadgets (id bigint PRIMARY KEY);\n",
         ]) { fixture in
-            try env.withScratchDatabase { db in
-                let result = try env.migrate(databaseURL: db.url, fixture: fixture)
+            try await env.withScratchDatabase { db in
+                let result = try await env.migrate(databaseURL: db.url, fixture: fixture)
                 #expect(result.status != 0, "migrate accepted a gap:\n\(result.output)")
                 #expect(result.output.contains("gap"), "message does not mention the gap:\n\(result.output)")
-                #expect(try !db.relationExists("schema_migrations"))
-                #expect(try !db.relationExists("widgets"))
+                #expect(try await !db.relationExists("schema_migrations"))
+                #expect(try await !db.relationExists("widgets"))
             }
         }
         // 001 and 003 in migrations/: 001 collides with schema.sql (version 1) and 002 is missing.
-        try MigrationFixture.with(migrations: [
+        try await MigrationFixture.with(migrations: [
             "001_first.sql": "CREATE TABLE first_table (id int);\n",
             "003_third.sql": "CREATE TABLE third_table (id int);\n",
         ]) { fixture in
-            try env.withScratchDatabase { db in
-                let result = try env.migrate(databaseURL: db.url, fixture: fixture)
+            try await env.withScratchDatabase { db in
+                let result = try await env.migrate(databaseURL: db.url, fixture: fixture)
                 #expect(result.status != 0, "migrate accepted 001 + 003:\n\(result.output)")
-                #expect(try !db.relationExists("schema_migrations"))
-                #expect(try !db.relationExists("first_table"))
+                #expect(try await !db.relationExists("schema_migrations"))
+                #expect(try await !db.relationExists("first_table"))
             }
         }
         // A gap appearing after some versions were applied: refused, nothing changes.
-        try MigrationFixture.with(migrations: [
+        try await MigrationFixture.with(migrations: [
             "002_add_gadgets.sql": "CREATE TABLE gadgets (id bigint PRIMARY KEY);\n",
         ]) { fixture in
-            try env.withScratchDatabase { db in
-                let first = try env.migrate(databaseURL: db.url, fixture: fixture)
+            try await env.withScratchDatabase { db in
+                let first = try await env.migrate(databaseURL: db.url, fixture: fixture)
                 try #require(first.status == 0, "initial migrate run failed:\n\(first.output)")
-                let before = try db.bookkeepingSnapshot()
+                let before = try await db.bookkeepingSnapshot()
 
                 try fixture.write("CREATE TABLE fourth_table (id int);\n", to: "migrations/004_fourth.sql")
-                let result = try env.migrate(databaseURL: db.url, fixture: fixture)
+                let result = try await env.migrate(databaseURL: db.url, fixture: fixture)
                 #expect(result.status != 0, "migrate accepted a gap (002, 004):\n\(result.output)")
-                #expect(try db.bookkeepingSnapshot() == before)
-                #expect(try !db.relationExists("fourth_table"))
+                #expect(try await db.bookkeepingSnapshot() == before)
+                #expect(try await !db.relationExists("fourth_table"))
             }
         }
     }
 
     @Test("--dry-run lists pending files and applies nothing")
-    func dryRunAppliesNothing() throws {
+    func dryRunAppliesNothing() async throws {
         let env = try TestEnvironment.load()
-        try MigrationFixture.with(migrations: [
+        try await MigrationFixture.with(migrations: [
             "002_add_gadgets.sql": "CREATE TABLE gadgets (id bigint PRIMARY KEY);\n",
         ]) { fixture in
-            try env.withScratchDatabase { db in
-                let fresh = try env.migrate(["--dry-run"], databaseURL: db.url, fixture: fixture)
+            try await env.withScratchDatabase { db in
+                let fresh = try await env.migrate(["--dry-run"], databaseURL: db.url, fixture: fixture)
                 #expect(fresh.status == 0, "dry run failed:\n\(fresh.output)")
                 #expect(fresh.output.contains("schema.sql"), "dry run does not list schema.sql:\n\(fresh.output)")
                 #expect(fresh.output.contains("002_add_gadgets.sql"), "dry run does not list 002:\n\(fresh.output)")
-                #expect(try !db.relationExists("schema_migrations"))
-                #expect(try !db.relationExists("widgets"))
-                #expect(try !db.relationExists("gadgets"))
+                #expect(try await !db.relationExists("schema_migrations"))
+                #expect(try await !db.relationExists("widgets"))
+                #expect(try await !db.relationExists("gadgets"))
 
-                let applied = try env.migrate(databaseURL: db.url, fixture: fixture)
+                let applied = try await env.migrate(databaseURL: db.url, fixture: fixture)
                 try #require(applied.status == 0, "migrate failed:\n\(applied.output)")
-                let before = try db.bookkeepingSnapshot()
+                let before = try await db.bookkeepingSnapshot()
 
                 try fixture.write("ALTER TABLE widgets ADD COLUMN weight integer;\n", to: "migrations/003_widget_weight.sql")
-                let pending = try env.migrate(["--dry-run"], databaseURL: db.url, fixture: fixture)
+                let pending = try await env.migrate(["--dry-run"], databaseURL: db.url, fixture: fixture)
                 #expect(pending.status == 0, "dry run failed:\n\(pending.output)")
                 #expect(pending.output.contains("003_widget_weight.sql"), "dry run does not list 003:\n\(pending.output)")
-                #expect(try db.bookkeepingSnapshot() == before)
-                #expect(try db.query(
+                #expect(try await db.bookkeepingSnapshot() == before)
+                #expect(try await db.query(
                     "SELECT count(*) FROM information_schema.columns WHERE table_name = 'widgets' AND column_name = 'weight'"
                 ) == "0")
             }
@@ -141,9 +142,9 @@ struct MigrateScriptTests {
     }
 
     @Test("a failing migration leaves no trace and exits non-zero")
-    func failingMigrationLeavesNoTrace() throws {
+    func failingMigrationLeavesNoTrace() async throws {
         let env = try TestEnvironment.load()
-        try MigrationFixture.with(migrations: [
+        try await MigrationFixture.with(migrations: [
             "002_broken.sql": """
             CREATE TABLE partial_thing (id int);
             INSERT INTO partial_thing VALUES (1);
@@ -151,14 +152,14 @@ struct MigrateScriptTests {
 
             """,
         ]) { fixture in
-            try env.withScratchDatabase { db in
-                let result = try env.migrate(databaseURL: db.url, fixture: fixture)
+            try await env.withScratchDatabase { db in
+                let result = try await env.migrate(databaseURL: db.url, fixture: fixture)
                 #expect(result.status != 0, "migrate reported success for bad SQL:\n\(result.output)")
                 #expect(result.output.contains("002_broken.sql"), "message does not name the file:\n\(result.output)")
                 // schema.sql (version 1) ran in its own, committed transaction; 002 must be absent.
-                #expect(try db.query("SELECT coalesce(max(version), 0) FROM schema_migrations") == "1")
-                #expect(try db.query("SELECT count(*) FROM schema_migrations WHERE version = 2") == "0")
-                #expect(try !db.relationExists("partial_thing"))
+                #expect(try await db.query("SELECT coalesce(max(version), 0) FROM schema_migrations") == "1")
+                #expect(try await db.query("SELECT count(*) FROM schema_migrations WHERE version = 2") == "0")
+                #expect(try await !db.relationExists("partial_thing"))
             }
         }
     }
@@ -179,7 +180,12 @@ private struct CommandResult: Sendable {
 /// Runs a child process to completion. stdout goes through a pipe that is read to its end
 /// before waiting; stderr goes to a temporary file, so a full pipe can never block the child.
 private enum Command {
-    static func run(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) throws -> CommandResult {
+    static func run(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) async throws -> CommandResult {
+        try await onOwnThread { try runBlocking(executable, arguments, environment: environment) }
+    }
+
+    /// Blocks its thread until the child exits: only for `onOwnThread`.
+    private static func runBlocking(_ executable: URL, _ arguments: [String], environment: [String: String]?) throws -> CommandResult {
         let fileManager = FileManager.default
         let stderrURL = fileManager.temporaryDirectory
             .appendingPathComponent("migrate-tests-stderr-\(UUID().uuidString)")
@@ -212,8 +218,8 @@ private enum Command {
     }
 
     /// Runs a program found through PATH (via /usr/bin/env).
-    static func runInPath(_ program: String, _ arguments: [String]) throws -> CommandResult {
-        try run(URL(fileURLWithPath: "/usr/bin/env"), [program] + arguments)
+    static func runInPath(_ program: String, _ arguments: [String]) async throws -> CommandResult {
+        try await run(URL(fileURLWithPath: "/usr/bin/env"), [program] + arguments)
     }
 }
 
@@ -265,14 +271,14 @@ private struct TestEnvironment: Sendable {
         return Int(digits)
     }
 
-    func sha256(of file: URL) throws -> String {
-        let result = try Command.runInPath("sha256sum", [file.path])
+    func sha256(of file: URL) async throws -> String {
+        let result = try await Command.runInPath("sha256sum", [file.path])
         try #require(result.status == 0, "sha256sum failed: \(result.output)")
         return String(result.stdout.prefix { $0 != " " })
     }
 
     /// Runs scripts/migrate against `databaseURL`; with a fixture, on its schema and migrations.
-    func migrate(_ arguments: [String] = [], databaseURL: String, fixture: MigrationFixture? = nil) throws -> CommandResult {
+    func migrate(_ arguments: [String] = [], databaseURL: String, fixture: MigrationFixture? = nil) async throws -> CommandResult {
         var environment = ProcessInfo.processInfo.environment
         for key in ["DATABASE_URL", "SCHEMA_FILE", "MIGRATIONS_DIR"] {
             environment[key] = nil
@@ -281,26 +287,28 @@ private struct TestEnvironment: Sendable {
             environment["SCHEMA_FILE"] = fixture.schemaFile.path
             environment["MIGRATIONS_DIR"] = fixture.migrationsDirectory.path
         }
-        return try Command.run(
+        return try await Command.run(
             repoRoot.appendingPathComponent("scripts/migrate"),
             arguments + ["--database-url", databaseURL],
             environment: environment
         )
     }
 
-    func psql(_ url: String, _ sql: String) throws -> CommandResult {
-        try Command.runInPath("psql", [url, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql])
+    func psql(_ url: String, _ sql: String) async throws -> CommandResult {
+        try await Command.runInPath("psql", [url, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql])
     }
 
     /// Creates a database with a random name, runs `body` with it and drops it afterwards.
-    func withScratchDatabase<T>(_ body: (ScratchDatabase) throws -> T) throws -> T {
+    func withScratchDatabase<T>(_ body: (ScratchDatabase) async throws -> T) async throws -> T {
         let suffix = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
         let name = "rs_migrate_test_\(suffix)"
         let database = ScratchDatabase(url: try databaseURL(named: name), environment: self)
-        let created = try psql(adminURL, "CREATE DATABASE \(name)")
+        let created = try await psql(adminURL, "CREATE DATABASE \(name)")
         try #require(created.status == 0, "CREATE DATABASE \(name) failed:\n\(created.output)")
-        defer { _ = try? psql(adminURL, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
-        return try body(database)
+        let result: Result<T, any Error>
+        do { result = .success(try await body(database)) } catch { result = .failure(error) }
+        _ = try? await psql(adminURL, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        return try result.get()
     }
 
     /// TEST_DATABASE_URL with its path (the database name) replaced.
@@ -321,19 +329,19 @@ private struct ScratchDatabase: Sendable {
     let environment: TestEnvironment
 
     /// The unaligned, tuples-only output of one statement, trimmed.
-    func query(_ sql: String) throws -> String {
-        let result = try environment.psql(url, sql)
+    func query(_ sql: String) async throws -> String {
+        let result = try await environment.psql(url, sql)
         try #require(result.status == 0, "query failed: \(sql)\n\(result.output)")
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    func relationExists(_ name: String) throws -> Bool {
-        try query("SELECT to_regclass('\(name)') IS NOT NULL") == "t"
+    func relationExists(_ name: String) async throws -> Bool {
+        try await query("SELECT to_regclass('\(name)') IS NOT NULL") == "t"
     }
 
     /// Every schema_migrations row including applied_at and xmin (a rewrite changes xmin).
-    func bookkeepingSnapshot() throws -> String {
-        try query("SELECT version, name, checksum, applied_at, xmin FROM schema_migrations ORDER BY version")
+    func bookkeepingSnapshot() async throws -> String {
+        try await query("SELECT version, name, checksum, applied_at, xmin FROM schema_migrations ORDER BY version")
     }
 }
 
@@ -356,7 +364,7 @@ private struct MigrationFixture: Sendable {
         """
 
     /// Creates the fixture with `migrations` (file name → SQL), runs `body`, then deletes it.
-    static func with<T>(migrations: [String: String], _ body: (MigrationFixture) throws -> T) throws -> T {
+    static func with<T>(migrations: [String: String], _ body: (MigrationFixture) async throws -> T) async throws -> T {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("migrate-tests-\(UUID().uuidString)", isDirectory: true)
         let fixture = MigrationFixture(directory: directory)
@@ -366,7 +374,7 @@ private struct MigrationFixture: Sendable {
         for (name, sql) in migrations {
             try fixture.write(sql, to: "migrations/\(name)")
         }
-        return try body(fixture)
+        return try await body(fixture)
     }
 
     func write(_ contents: String, to relativePath: String) throws {

@@ -87,3 +87,13 @@ func statusOnOwnConnection(
         return try await client.execute(.init(uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })).status
     }
 }
+
+/// True once the database's clock is at least `milliseconds` past `timestamp` (ISO 8601, as the
+/// API writes it): a test that needs time to pass waits on this instead of sleeping.
+func databaseClockPassed(_ timestamp: String, by milliseconds: Int = 1) async throws -> Bool {
+    try await TestDatabase.withConnection { connection in
+        try await connection.query(
+            "SELECT clock_timestamp() >= \(timestamp)::timestamptz + \(milliseconds) * interval '1 millisecond'"
+        )[0].decode(0, as: Bool.self)
+    }
+}

@@ -55,7 +55,7 @@ struct AdminEndpointTests {
                     .post, "/db/feedback", as: user, json: #"{"target_type": "\#(type)", "target_id": "\#(target)", "rating": \#(rating)}"#)
                 #expect(response.status == .created)
             }
-            try await TestDatabase.withConnection { connection in
+            _ = try await TestDatabase.withConnection { connection in
                 try await connection.query(
                     "UPDATE feedback SET created_at = \(window.start) + interval '10 minutes', updated_at = \(window.start) + interval '10 minutes' WHERE user_id = \(user)")
             }
@@ -123,7 +123,7 @@ struct AdminEndpointTests {
                         """)
                 #expect(response.status == .created)
             }
-            try await TestDatabase.withConnection { connection in
+            _ = try await TestDatabase.withConnection { connection in
                 try await connection.query("UPDATE llm_usage SET created_at = \(window.start) + interval '5 minutes' WHERE user_id = \(user)")
             }
             let response = try await client.call(.get, "/db/admin/stats/llm?from=\(window.from)&to=\(window.to)", as: "ops", admin: true)

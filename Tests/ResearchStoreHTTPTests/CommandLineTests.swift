@@ -2,6 +2,10 @@ import Foundation
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The `research-store` executable, run as an operator would.
 @Suite("research-store command line")
 struct CommandLineTests {
@@ -126,21 +130,56 @@ struct CommandLineTests {
         #expect(bad.text.contains("\(path):2"), "\(bad.text)")
     }
 
+    @Test("a busy port stops serve with one line naming the address and PORT/HOST, and exit code 78")
+    func busyPort() async throws {
+        let (descriptor, port) = try listeningSocket()
+        defer { close(descriptor) }
+        let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("busy-\(UUID().uuidString).log").path
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: logPath) }
+        let server = try launchServer(
+            port: port, environment: ["DATABASE_URL": try TestDatabase.url(), "LOG_LEVEL": "error"],
+            standardError: try FileHandle(forWritingTo: URL(fileURLWithPath: logPath)))
+        let exited = try await waitUntil { !server.isRunning }
+        if !exited { server.terminate() }
+        server.waitUntilExit()
+        let text = try String(contentsOfFile: logPath, encoding: .utf8)
+        #expect(exited, "still serving on a busy port: \(text)")
+        #expect(server.terminationStatus == 78, "\(text)")
+        let lines = text.split(separator: "\n")
+        #expect(lines.count == 1, "\(text)")
+        #expect(text.contains("127.0.0.1:\(port)") && text.contains("already in use") && text.contains("PORT") && text.contains("HOST"), "\(text)")
+        #expect(!text.contains("errno"), "\(text)")
+    }
+
+    /// The warning needs a host that is not loopback, yet no traffic may leave the machine. libpq
+    /// tries the hosts of a list in order and resolves each only when it gets to it: the test
+    /// database on 127.0.0.1 comes first and answers, so `db.invalid` (a reserved name that never
+    /// resolves) is never looked up or connected to. `/readyz` turning 200 shows the first host
+    /// served. (`hostaddr=127.0.0.1` with `host=db.example` would not do: `isLocal` rightly
+    /// judges by `hostaddr`, where the packets go, and gives no warning.)
     @Test("serve warns once at start-up when it reaches a non-local database without TLS")
     func plainTextWarning() async throws {
-        let pipe = Pipe()
+        let database = try #require(URLComponents(string: try TestDatabase.url()))
+        let databasePort = try #require(database.port)
+        let user = database.percentEncodedUser ?? "postgres"
+        let password = database.percentEncodedPassword.map { ":\($0)" } ?? ""
+        let url = "postgresql://\(user)\(password)@127.0.0.1:\(databasePort),db.invalid:\(databasePort)\(database.path)"
+            + "?sslmode=disable&connect_timeout=5"
+        let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("warning-\(UUID().uuidString).log").path
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: logPath) }
+        let port = try freePort()
         let process = try launchServer(
-            port: try freePort(),
-            environment: [
-                "LOG_LEVEL": "warning",
-                // TEST-NET-1: never routed, so the server starts and answers 503 meanwhile.
-                "DATABASE_URL": "postgresql://u:p@192.0.2.1:5432/db?sslmode=prefer&connect_timeout=1",
-            ],
-            standardError: pipe)
-        try await Task.sleep(for: .seconds(3))
-        process.terminate()
-        process.waitUntilExit()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            port: port, environment: ["LOG_LEVEL": "warning", "DATABASE_URL": url],
+            standardError: try FileHandle(forWritingTo: URL(fileURLWithPath: logPath)))
+        defer {
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+        }
+        let ready = try await waitUntil { await ShutdownTests.get(port: port, "/readyz")?.status == 200 }
+        let text = try String(contentsOfFile: logPath, encoding: .utf8)
+        #expect(ready, "the server did not become ready on the first (loopback) host: \(text)")
         let warnings = text.split(separator: "\n").filter { $0.contains("without TLS") }
         #expect(warnings.count == 1, "\(text)")
         #expect(warnings.first?.contains("sslmode=verify-full") == true)

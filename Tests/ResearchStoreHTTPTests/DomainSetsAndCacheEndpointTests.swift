@@ -161,7 +161,7 @@ struct CacheEndpointTests {
             for index in 0..<10 {
                 #expect(try await client.call(.put, "/db/cache/\(prefix)/\(index)", as: "u", json: #"{"value": {}, "ttl_seconds": 3600}"#).status == .ok)
             }
-            try await TestDatabase.withConnection { connection in
+            _ = try await TestDatabase.withConnection { connection in
                 try await connection.query(
                     """
                     UPDATE result_cache SET created_at = now() - interval '2 hours', expires_at = now() - interval '1 second'
@@ -201,12 +201,8 @@ struct CacheEndpointTests {
                 let sweeper = ExpirySweeper(pool: pool, interval: .milliseconds(50), logger: TestDatabase.logger)
                 let task = Task { try await sweeper.run() }
                 defer { task.cancel() }
-                var left = Int.max
-                for _ in 0..<200 where left > 0 {
-                    try await Task.sleep(for: .milliseconds(50))
-                    left = try await remaining(prefix) + idempotencyRecords(user)
-                }
-                #expect(left == 0)
+                let swept = try await waitUntil { try await remaining(prefix) + idempotencyRecords(user) == 0 }
+                #expect(swept, "expired entries still there after 60 s of sweeping every 50 ms")
             }
         }
     }

@@ -32,10 +32,8 @@ struct ExportMemoryTests {
             server.waitUntilExit()
         }
         let base = "http://127.0.0.1:\(port)"
-        var ready = false
-        for _ in 0..<300 where !ready {
-            ready = (try? await curl(["-o", "/dev/null", "-w", "%{http_code}", "\(base)/readyz"])) == "200"
-            if !ready { try await Task.sleep(for: .milliseconds(100)) }
+        let ready = try await waitUntil(every: .milliseconds(100)) {
+            (try? await curl(["-o", "/dev/null", "-w", "%{http_code}", "\(base)/readyz"])) == "200"
         }
         #expect(ready, "the server did not become ready")
 
@@ -65,7 +63,7 @@ struct ExportMemoryTests {
         #expect(messages.compactMap { $0["seq"] as? Int } == Array(1...Self.messages))
         #expect(messages.allSatisfy { ($0["content"] as? String)?.utf8.count == Self.contentBytes })
 
-        try await TestDatabase.withConnection { connection in try await connection.query("DELETE FROM users WHERE id = \(user)") }
+        _ = try await TestDatabase.withConnection { connection in try await connection.query("DELETE FROM users WHERE id = \(user)") }
     }
 
     /// Runs curl quietly and returns what it printed, waiting on a thread of its own.

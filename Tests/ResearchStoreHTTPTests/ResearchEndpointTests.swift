@@ -34,7 +34,9 @@ struct ResearchEndpointTests {
             let running = try json(try await client.call(.patch, "/db/research/\(id)", as: user, json: #"{"status": "running"}"#))
             #expect(running["status"] as? String == "running")
             #expect(running["started_at"] as? String != nil)
-            try await Task.sleep(for: .milliseconds(20))
+            // At least 20 ms pass by the database's clock, which measures the duration.
+            let startedAt = try #require(running["started_at"] as? String)
+            try #require(try await waitUntil(every: .milliseconds(5)) { try await databaseClockPassed(startedAt, by: 25) })
             let done = try await client.call(
                 .patch, "/db/research/\(id)", as: user,
                 json: #"{"status": "completed", "result": {"answer": "Rayleigh"}, "sources": ["https://example.org/a"]}"#)

@@ -115,7 +115,9 @@ struct SessionsEndpointTests {
             let created = try json(
                 try await client.call(.post, "/db/sessions/create", as: user, json: #"{"title": "a", "metadata": {"k": 1, "j": 2}}"#))
             let id = created["id"] as! String
-            try await Task.sleep(for: .milliseconds(5))
+            // The patch must come at a later millisecond than the creation, by the database's clock.
+            let createdAt = created["updated_at"] as! String
+            try #require(try await waitUntil(every: .milliseconds(1)) { try await databaseClockPassed(createdAt) })
             let patched = try await client.call(
                 .patch, "/db/sessions/\(id)", as: user, json: #"{"status": "archived", "metadata": {"only": true}}"#)
             #expect(patched.status == .ok)

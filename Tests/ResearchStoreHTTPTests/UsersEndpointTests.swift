@@ -123,7 +123,7 @@ struct UsersEndpointTests {
                     .post, "/db/messages/batch", as: user, json: #"{"session_id": "\#(session)", "messages": [\#(items)]}"#)
                 #expect(response.status == .created)
             }
-            try await TestDatabase.withConnection { connection in
+            _ = try await TestDatabase.withConnection { connection in
                 try await connection.query(
                     "INSERT INTO sessions (id, user_id, title) SELECT gen_random_uuid(), \(user), 'extra ' || i FROM generate_series(1, 250) i")
             }

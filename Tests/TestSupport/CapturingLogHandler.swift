@@ -43,21 +43,3 @@ public final class LogCapture: Sendable {
         }
     }
 }
-
-/// A value shared between test tasks, behind a lock.
-public final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    public init(_ value: Value) { mutex = Mutex(value) }
-    public func withLock<Result: Sendable>(_ body: (inout Value) -> Result) -> Result {
-        mutex.withLock { value in body(&value) }
-    }
-    public var value: Value { mutex.withLock { $0 } }
-}
-
-/// Runs blocking work (a child process, a socket wait) on a thread of its own, so that it never
-/// holds a thread of the cooperative pool that the servers under test need.
-public func onOwnThread<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Swift.Result { try body() }) }.start()
-    }
-}

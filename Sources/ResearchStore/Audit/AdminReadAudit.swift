@@ -12,7 +12,7 @@ struct AdminReadAudit: Sendable {
     /// when the admin reads their own data.
     func record(_ caller: Caller, targetType: String, targetID: String, owner: String? = nil, session: UUID? = nil) async throws {
         guard caller.isAdmin, owner != caller.userID else { return }
-        try await database(table: "audit_log") {
+        _ = try await database(table: "audit_log") {
             try await pool.query(
                 """
                 INSERT INTO audit_log (actor_user_id, action, target_type, target_id, details)

@@ -16,6 +16,9 @@ extension ServiceError {
             return ServiceError(.unavailable, "the database is unreachable; retry shortly", retryAfterSeconds: 1)
         case is PostgresPoolError:
             return ServiceError(.unavailable, "the database is busy; retry shortly", retryAfterSeconds: 1)
+        case let error as PostgresError where error.code == .unrepresentableValue:
+            // Input validation refuses such values by name first; this is the backstop.
+            return ServiceError.invalid(field: "body", "holds a value PostgreSQL cannot store (e.g. a date out of its range)")
         case let error as PostgresError where error.isTransient:
             return ServiceError(.unavailable, "the database could not complete the request now; retry shortly", retryAfterSeconds: 1)
         case let error as PostgresError:

@@ -105,9 +105,3 @@ public struct QueryReader {
         return (after, id)
     }
 }
-
-/// A list's `limit` rules: a default and a maximum.
-struct Paging {
-    let defaultLimit: Int
-    let maximumLimit: Int
-}

@@ -22,17 +22,14 @@ public struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(
-        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String, file: String,
-        function: String, line: UInt
-    ) {
+    public func log(event: LogEvent) {
         var members: [(key: String, value: JSONValue)] = [
             ("timestamp", .string(Timestamp.format(Date()))),
-            ("level", .string(level.rawValue)),
+            ("level", .string(event.level.rawValue)),
             ("label", .string(label)),
-            ("message", .string(message.description)),
+            ("message", .string(event.message.description)),
         ]
-        let merged = metadata.merging(explicit ?? [:]) { _, new in new }
+        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
         for key in merged.keys.sorted() where !["timestamp", "level", "label", "message"].contains(key) {
             members.append((key, Self.json(merged[key]!)))
         }

@@ -17,7 +17,7 @@ enum JSONRequest {
         let timeout = BodyLimits.readTimeout
         return try await withThrowingTaskGroup(of: [UInt8].self) { group in
             group.addTask {
-                var body = request.body
+                let body = request.body
                 do {
                     return Array(try await body.collect(upTo: limit).readableBytesView)
                 } catch is CancellationError {
@@ -47,19 +47,6 @@ enum JSONRequest {
         }
         guard case .object = value else { throw ServiceError(.malformed, "the body must be a JSON object") }
         return value
-    }
-}
-
-/// A JSON response from a `JSONValue`, with the contract's status and headers.
-struct JSONResponse: ResponseGenerator {
-    var status: HTTPResponse.Status = .ok
-    var headers: HTTPFields = [:]
-    var body: JSONValue
-
-    func response(from request: Request, context: some RequestContext) -> Response {
-        var headers = headers
-        headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body.serializedBytes)))
     }
 }
 

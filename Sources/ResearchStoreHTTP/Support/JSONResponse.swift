@@ -1,0 +1,15 @@
+import Hummingbird
+import ResearchStore
+
+/// A JSON response from a `JSONValue`, with the contract's status and headers.
+struct JSONResponse: ResponseGenerator {
+    var status: HTTPResponse.Status = .ok
+    var headers: HTTPFields = [:]
+    var body: JSONValue
+
+    func response(from request: Request, context: some RequestContext) -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body.serializedBytes)))
+    }
+}
