@@ -97,3 +97,19 @@ func databaseClockPassed(_ timestamp: String, by milliseconds: Int = 1) async th
         )[0].decode(0, as: Bool.self)
     }
 }
+
+/// Writes straight into the database a user with one session of `messages` messages of
+/// `contentBytes` each (a multiple of 32: an md5 hex repeated), fast enough for megabytes.
+func seedUser(_ user: String, messages: Int, contentBytes: Int) async throws {
+    let session = UUID()
+    try await TestDatabase.withConnection { connection in
+        try await connection.query("INSERT INTO users (id) VALUES (\(user))")
+        try await connection.query("INSERT INTO sessions (id, user_id, title) VALUES (\(session), \(user), 'big')")
+        try await connection.query(
+            """
+            INSERT INTO messages (id, session_id, seq, role, content, token_count)
+            SELECT gen_random_uuid(), \(session), i, 'user', repeat(md5(i::text), \(contentBytes / 32)::int), \(contentBytes / 4)
+            FROM generate_series(1, \(messages)) i
+            """)
+    }
+}

@@ -14,17 +14,7 @@ struct ExportMemoryTests {
     @Test("exporting 80 MiB of messages raises the server's peak memory by far less than the document's size")
     func exportIsStreamed() async throws {
         let user = "mem-\(UUID().uuidString.prefix(8).lowercased())"
-        let session = UUID()
-        try await TestDatabase.withConnection { connection in
-            try await connection.query("INSERT INTO users (id) VALUES (\(user))")
-            try await connection.query("INSERT INTO sessions (id, user_id, title) VALUES (\(session), \(user), 'big')")
-            try await connection.query(
-                """
-                INSERT INTO messages (id, session_id, seq, role, content, token_count)
-                SELECT gen_random_uuid(), \(session), i, 'user', repeat(md5(i::text), \(Self.contentBytes / 32)::int), 1024
-                FROM generate_series(1, \(Self.messages)) i
-                """)
-        }
+        try await seedUser(user, messages: Self.messages, contentBytes: Self.contentBytes)
         let port = try freePort()
         let server = try launchServer(port: port, environment: ["DATABASE_URL": try TestDatabase.url(), "LOG_LEVEL": "warning"])
         defer {

@@ -20,41 +20,8 @@ func launchServer(port: Int, environment: [String: String], standardError: Any =
 }
 
 /// A loopback port nothing listens on: bind port 0, read what the kernel chose, release it.
-func freePort() throws -> Int {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(descriptor) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    try withUnsafeMutablePointer(to: &address) { pointer in
-        try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-            guard bind(descriptor, raw, length) == 0, getsockname(descriptor, raw, &length) == 0 else {
-                throw CocoaError(.fileNoSuchFile)
-            }
-        }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
+func freePort() throws -> Int { try closedLoopbackPort() }
 
-/// A loopback socket bound to a port of the kernel's choosing and listening: the port is busy
-/// until the descriptor is closed.
-func listeningSocket() throws -> (descriptor: Int32, port: Int) {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-            bind(descriptor, raw, length) == 0 && listen(descriptor, 1) == 0 && getsockname(descriptor, raw, &length) == 0
-        }
-    }
-    guard bound else {
-        close(descriptor)
-        throw POSIXError(.EADDRINUSE)
-    }
-    return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
-}
+/// A loopback socket listening on a port of the kernel's choosing: the port is busy until the
+/// descriptor is closed.
+func listeningSocket() throws -> (descriptor: Int32, port: Int) { try loopbackSocket(listening: true) }
