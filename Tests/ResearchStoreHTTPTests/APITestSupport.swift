@@ -75,17 +75,25 @@ func expectProblem(
     #expect(named == fields, sourceLocation: sourceLocation)
 }
 
-/// Sends one request on a connection of its own and returns its status. The test client of
-/// `withAPI` has one connection and gets its answers in order, so a request that blocks (or that
-/// must run beside others, really at once) needs its own.
-func statusOnOwnConnection(
+/// Sends one request on a connection of its own and returns its status and body. The test
+/// client of `withAPI` has one connection and gets its answers in order (with a 20 s read
+/// timeout), so requests that must really run at once, or that block, each need their own.
+func callOnOwnConnection(
     port: Int, _ method: HTTPRequest.Method, _ uri: String, as user: String, json body: String? = nil
-) async throws -> HTTPResponse.Status {
+) async throws -> (status: HTTPResponse.Status, body: ByteBuffer) {
     try await TestClient.withClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(120))) { client in
         var headers: HTTPFields = [HTTPField.Name("X-User-ID")!: user]
         if body != nil { headers[.contentType] = "application/json" }
-        return try await client.execute(.init(uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })).status
+        let response = try await client.execute(.init(uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }))
+        return (response.status, response.body ?? ByteBuffer())
     }
+}
+
+/// The status of `callOnOwnConnection`.
+func statusOnOwnConnection(
+    port: Int, _ method: HTTPRequest.Method, _ uri: String, as user: String, json body: String? = nil
+) async throws -> HTTPResponse.Status {
+    try await callOnOwnConnection(port: port, method, uri, as: user, json: body).status
 }
 
 /// True once the database's clock is at least `milliseconds` past `timestamp` (ISO 8601, as the

@@ -13,15 +13,18 @@ import Testing
 
 /// Exports hold a connection and a snapshot while the client reads: they are bounded, run on a
 /// pool of their own, and a client that stops reading is cut off.
-@Suite("Export limits")
+@Suite("Export limits", .serialized)
 struct ExportLimitsTests {
     /// A user whose export is about 32 MiB: more than both ends' socket buffers hold (a few MiB
-    /// each on loopback), so a reader that stops really stalls the server's writes.
-    static func bigUser() async throws -> String {
+    /// each on loopback), so a reader that stops really stalls the server's writes. Seeded once
+    /// for the suite (exports only read it).
+    static let seeded = Task {
         let user = "exp-\(UUID().uuidString.prefix(8).lowercased())"
         try await seedUser(user, messages: 4000, contentBytes: 8192)
         return user
     }
+
+    static func bigUser() async throws -> String { try await seeded.value }
 
     /// Sends the export request on a raw connection and reads just the status line, then leaves
     /// the rest unread. (The receive buffer keeps its default: a tiny one makes the kernel

@@ -60,16 +60,20 @@ struct MessagesEndpointTests {
     @Test("200 concurrent stores into one session get seq 1…200")
     func concurrentStores() async throws {
         let user = uniqueUser()
-        try await withAPI { client in
+        // Each store on its own connection, so they really run at once; a long acquire timeout,
+        // so a loaded machine cannot turn the queue for the pool into 503s.
+        try await withAPI(pool: { $0.acquireTimeout = .seconds(120) }) { client in
             let session = try await createSession(client, user: user)
+            let port = try #require(client.port)
             let seqs = try await withThrowingTaskGroup(of: Int.self) { group in
                 for index in 0..<200 {
                     group.addTask {
-                        let response = try await client.call(
-                            .post, "/db/messages/store", as: user,
+                        let (status, body) = try await callOnOwnConnection(
+                            port: port, .post, "/db/messages/store", as: user,
                             json: #"{"session_id": "\#(session)", "role": "user", "content": "m\#(index)", "token_count": 1}"#)
-                        #expect(response.status == .created)
-                        return try json(response)["seq"] as? Int ?? -1
+                        #expect(status == .created)
+                        let object = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]
+                        return object?["seq"] as? Int ?? -1
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
