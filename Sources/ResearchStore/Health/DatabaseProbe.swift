@@ -20,11 +20,13 @@ public actor DatabaseProbe: Service {
     /// Checks that reached the database, for tests and figures.
     private(set) var checksRun = 0
 
-    /// `configuration` is the request pool's; the probe bounds its own connect and query time.
+    /// `configuration` is the request pool's; the probe bounds its own connect time, and its
+    /// query time too unless the pool sends no startup options (behind PgBouncer, which refuses
+    /// them, the role's own `statement_timeout` applies).
     public init(configuration: PostgresConfiguration, logger: Logger, maximumAge: Duration = .seconds(1)) {
         var own = configuration
         own.connectTimeoutSeconds = 2
-        own.statementTimeout = .seconds(2)
+        if configuration.statementTimeout != nil { own.statementTimeout = .seconds(2) }
         own.usePreparedStatements = false
         own.observer = nil
         self.configuration = own
