@@ -20,12 +20,11 @@ public actor DatabaseProbe: Service {
     /// Checks that reached the database, for tests and figures.
     private(set) var checksRun = 0
 
-    /// `configuration` is the request pool's; the probe bounds its own connect time, and its
-    /// query time too unless the pool sends no startup options (behind PgBouncer, which refuses
-    /// them, the role's own `statement_timeout` applies).
+    /// `configuration` is the request pool's (its connect timeout included); the probe bounds its
+    /// query time unless the pool sends no startup options (behind PgBouncer, which refuses them,
+    /// the role's own `statement_timeout` applies).
     public init(configuration: PostgresConfiguration, logger: Logger, maximumAge: Duration = .seconds(1)) {
         var own = configuration
-        own.connectTimeoutSeconds = 2
         if configuration.statementTimeout != nil { own.statementTimeout = .seconds(2) }
         own.usePreparedStatements = false
         own.observer = nil
@@ -55,7 +54,7 @@ public actor DatabaseProbe: Service {
             let version = try await SchemaVersionReader.appliedVersion(on: connection)
             return DatabaseHealth(reachable: true, latencyMilliseconds: Self.milliseconds(.now - started), schemaVersion: version)
         } catch {
-            logger.debug("health probe failed", metadata: ["db.error": "\(error)"])
+            logger.warning("health probe: the database did not answer", metadata: ["db.error": "\(error)"])
             if let broken = connection {
                 connection = nil
                 await broken.close()

@@ -99,13 +99,6 @@ public enum Timestamp {
         return Date(timeIntervalSince1970: Double(milliseconds) / 1000)
     }
 
-    /// True when PostgreSQL can store `date` (finite, and within `representableMilliseconds`).
-    public static func isRepresentable(_ date: Date) -> Bool {
-        let milliseconds = (date.timeIntervalSince1970 * 1000).rounded(.down)
-        return milliseconds.isFinite && Double(representableMilliseconds.lowerBound) <= milliseconds
-            && milliseconds <= Double(representableMilliseconds.upperBound)
-    }
-
     /// Whole milliseconds since the epoch, clamped to `representableMilliseconds`: never traps.
     static func clampedMilliseconds(_ date: Date) -> Int64 {
         let milliseconds = (date.timeIntervalSince1970 * 1000).rounded()

@@ -25,9 +25,6 @@ public final class ExportGate: Sendable {
         self.limits = limits
     }
 
-    /// Exports streaming now.
-    public var activeCount: Int { active.withLock { $0 } }
-
     /// A slot for one export, or `503` when all are taken.
     func enter() throws(ServiceError) -> ExportSlot {
         let admitted = active.withLock { count -> Bool in
