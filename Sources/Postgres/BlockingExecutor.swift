@@ -1,38 +1,16 @@
 import NIOPosix
 
-/// Dedicated threads for blocking libpq calls, so they never run on Swift's cooperative pool.
+/// The thread for cancel requests, shared by the connections of a pool.
 ///
-/// Size it to the connection pool: every connection runs at most one blocking call at a time, so
-/// `threads == maximum connections` means no call ever waits for a thread. Cancel requests
-/// (`PQcancel` opens its own connection and blocks) run on a separate thread so they are never
-/// stuck behind the very query they cancel.
+/// `PQcancel` opens a connection of its own and blocks until the server has the request, so it
+/// never runs on Swift's cooperative pool, nor on the connection's own thread, where the very
+/// statement it cancels is running.
 public final class BlockingExecutor: Sendable {
-    private let workers: NIOThreadPool
-    private let canceller: NIOThreadPool
+    private let canceller = NIOThreadPool(numberOfThreads: 1)
 
-    /// Starts `threads` worker threads and one canceller thread.
-    public init(threads: Int) {
-        precondition(threads > 0, "a BlockingExecutor needs at least one thread")
-        workers = NIOThreadPool(numberOfThreads: threads)
-        canceller = NIOThreadPool(numberOfThreads: 1)
-        workers.start()
+    /// Starts the canceller thread.
+    public init() {
         canceller.start()
-    }
-
-    /// Runs `body` on a worker thread and returns its result.
-    ///
-    /// Deliberately not cancellable: once submitted, `body` runs even if the task is cancelled, so a
-    /// `ROLLBACK`, `COMMIT` or `PQfinish` is never skipped. Queries are cancelled with `PQcancel` instead.
-    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            workers.submit { state in
-                guard case .active = state else {
-                    continuation.resume(throwing: PostgresError(code: .executorShutDown))
-                    return
-                }
-                continuation.resume(with: Result(catching: body))
-            }
-        }
     }
 
     /// Fires `body` on the canceller thread without waiting for it.
@@ -42,9 +20,8 @@ public final class BlockingExecutor: Sendable {
         }
     }
 
-    /// Waits for running calls to end and stops the threads.
+    /// Waits for a running cancel request to end and stops the thread.
     public func shutdown() async {
-        try? await workers.shutdownGracefully()
         try? await canceller.shutdownGracefully()
     }
 }

@@ -8,17 +8,18 @@ import Glibc
 import Darwin
 #endif
 
-/// One libpq connection.
+/// One libpq connection, driven by a thread of its own.
 ///
-/// Every blocking libpq call runs on the `BlockingExecutor`, never on the cooperative pool.
-/// libpq forbids using one connection from two threads at once; the pool makes that structural:
-/// only the holder of a lease calls a connection, and each call awaits the previous one.
+/// Every libpq call with the handle runs on the connection's `ConnectionThread`, never on the
+/// cooperative pool and never on two threads at once (libpq forbids that). A caller whose task
+/// prefers that thread as its executor (`taskExecutor`; the pool arranges it for each lease)
+/// calls libpq directly; any other caller hops to the thread for the call.
 public final class PostgresConnection: @unchecked Sendable {
     // Safety of @unchecked Sendable: `handle`, `preparedStatements` and `isBroken` are touched
-    // only by the lease holder's calls, which run one at a time on the executor (or in deinit, when
-    // nothing else holds the object). `cancellation` is behind a Mutex because a cancelling task
-    // touches it from another thread; `cancelSending` is held by the canceller thread for the
-    // duration of one `PQcancel` (see `sendCancelRequest`).
+    // only on `thread` (one thread, so one call at a time), or in deinit and `close()`, when
+    // nothing else can call. `cancellation` is behind a Mutex because a cancelling task touches it
+    // from another thread; `cancelSending` is held by the canceller thread for the duration of one
+    // `PQcancel` (see `sendCancelRequest`).
     private var handle: OpaquePointer?
     private var preparedStatements: [String: String] = [:]
     /// Set when libpq was left in a state the wrapper cannot recover from (a COPY it did not ask for).
@@ -28,6 +29,7 @@ public final class PostgresConnection: @unchecked Sendable {
     private let noticeReceiver: NoticeReceiver
 
     let executor: BlockingExecutor
+    let thread: ConnectionThread
     let configuration: PostgresConfiguration
     /// The logger this connection reports notices and failures to.
     public let logger: Logger
@@ -44,10 +46,14 @@ public final class PostgresConnection: @unchecked Sendable {
         var requested = false
     }
 
-    private init(handle: OpaquePointer, configuration: PostgresConfiguration, executor: BlockingExecutor, logger: Logger) {
+    private init(
+        handle: OpaquePointer, configuration: PostgresConfiguration, executor: BlockingExecutor,
+        thread: ConnectionThread, logger: Logger
+    ) {
         self.handle = handle
         self.configuration = configuration
         self.executor = executor
+        self.thread = thread
         self.logger = logger
         self.openedAt = .now
         self.noticeReceiver = NoticeReceiver(logger: logger)
@@ -59,7 +65,13 @@ public final class PostgresConnection: @unchecked Sendable {
     deinit {
         // A connection should be closed with `close()`; finish it here so nothing leaks if not.
         if let handle { finish(handle) }
+        let thread = self.thread
+        Task { await thread.shutdown() }
     }
+
+    /// The executor to prefer for a unit of work on this connection: its statements then call
+    /// libpq directly instead of hopping to the connection's thread and back for each one.
+    public var taskExecutor: any TaskExecutor { thread }
 
     /// Opens a connection. On failure the half-open libpq connection is finished and a
     /// `connectionFailed` error says why (libpq's message names host, port and user, never the password).
@@ -67,7 +79,20 @@ public final class PostgresConnection: @unchecked Sendable {
         configuration: PostgresConfiguration, executor: BlockingExecutor, logger: Logger
     ) async throws -> PostgresConnection {
         let parameters = configuration.connectParameters
-        return try await executor.run {
+        let thread = ConnectionThread()
+        do {
+            return try await connect(parameters, configuration: configuration, executor: executor, thread: thread, logger: logger)
+        } catch {
+            await thread.shutdown()
+            throw error
+        }
+    }
+
+    private static func connect(
+        _ parameters: [(keyword: String, value: String)], configuration: PostgresConfiguration,
+        executor: BlockingExecutor, thread: ConnectionThread, logger: Logger
+    ) async throws -> PostgresConnection {
+        try await thread.run {
             let handle = try withCStringArrays(parameters) { keywords, values in
                 guard let handle = PQconnectdbParams(keywords, values, 0) else {
                     throw PostgresError(code: .connectionFailed, message: "libpq could not allocate a connection")
@@ -80,20 +105,18 @@ public final class PostgresConnection: @unchecked Sendable {
                 throw PostgresError(code: .connectionFailed, message: message)
             }
             return PostgresConnection(
-                handle: handle.pointer, configuration: configuration, executor: executor, logger: logger)
+                handle: handle.pointer, configuration: configuration, executor: executor, thread: thread, logger: logger)
         }
     }
 
-    /// Closes the connection. Safe to call twice.
+    /// Closes the connection and stops its thread. Safe to call twice.
     public func close() async {
-        guard let handle else { return }
-        self.handle = nil
-        let unsafe = UnsafeHandle(pointer: handle)
-        do {
-            try await executor.run { self.finish(unsafe.pointer) }
-        } catch {
-            finish(handle)  // the executor is gone: finish on this thread, it does not block for long
+        let unsafe: UnsafeHandle? = try? await thread.run {
+            defer { self.handle = nil }
+            return self.handle.map(UnsafeHandle.init(pointer:))
         }
+        if let unsafe { finish(unsafe.pointer) }
+        await thread.shutdown()
     }
 
     /// Frees the cancel handle, then the connection. Taking `cancelSending` first waits for a
@@ -150,7 +173,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Runs a statement that must not be interrupted by task cancellation (`COMMIT`, `ROLLBACK`).
     func queryIgnoringCancellation(_ query: PostgresQuery) async throws -> PostgresRows {
-        try await executor.run { try self.blockingQuery(query) }
+        try await thread.run { try self.blockingQuery(query) }
     }
 
     func blockingQuery(_ query: PostgresQuery) throws -> PostgresRows {
@@ -265,7 +288,8 @@ public final class PostgresConnection: @unchecked Sendable {
 
     // MARK: - Cancellation
 
-    /// Runs `body` on the executor; cancelling the task sends `PQcancel` for the running statement.
+    /// Runs `body` on the connection's thread (directly when already there); cancelling the task
+    /// sends `PQcancel` for the running statement.
     /// A statement that PostgreSQL cancelled because we asked (SQLSTATE 57014) throws
     /// `CancellationError`; one cancelled by `statement_timeout` stays a `PostgresError`.
     ///
@@ -279,7 +303,7 @@ public final class PostgresConnection: @unchecked Sendable {
             return state.generation
         }
         return try await withTaskCancellationHandler {
-            try await executor.run {
+            try await thread.run {
                 let mayRun = self.cancellation.withLock { state -> Bool in
                     guard !state.requested else { return false }
                     state.running = true
@@ -316,6 +340,9 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// True once the running call's task asked to cancel; long loops (COPY) poll it.
     var isCancellationRequested: Bool { cancellation.withLock { $0.requested } }
+
+    /// How many calls hopped to the connection's thread rather than running on it (for tests).
+    var threadHops: Int { thread.hops }
 
     /// The generation of the latest `runCancellable` call (for tests).
     var statementGeneration: UInt64 { cancellation.withLock { $0.generation } }

@@ -30,8 +30,7 @@ public final class PostgresPool: Service, Sendable {
         self.connectionConfiguration = connection
         self.logger = logger
         self.recordWait = recordWait
-        // One thread per connection, so no blocking call ever waits for a thread.
-        self.executor = BlockingExecutor(threads: configuration.maximumConnections)
+        self.executor = BlockingExecutor()
         self.state = Mutex(PoolState(maximum: configuration.maximumConnections))
     }
 
@@ -48,6 +47,9 @@ public final class PostgresPool: Service, Sendable {
 
     /// Lends a connection to `body` and takes it back afterwards, whatever happens. Inside
     /// `withSharedTransaction` it lends that transaction's connection.
+    ///
+    /// `body` runs with the connection's own thread as its task's executor preference (unless
+    /// the caller is isolated to an actor), so its statements reach libpq without a thread hop.
     public func withConnection<Result>(
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> sending Result
@@ -55,13 +57,24 @@ public final class PostgresPool: Service, Sendable {
         if let shared = sharedConnection { return try await body(shared) }
         let connection = try await lease()
         do {
-            let result = try await body(connection)
+            let result = try await Self.preferring(connection.taskExecutor) { try await body(connection) }
             release(connection)
             return result
         } catch {
             release(connection)
             throw error
         }
+    }
+
+    /// `withTaskExecutorPreference` for a `sending` result, which the standard library's
+    /// signature does not carry through: `body`'s result is disconnected, so passing it on is safe.
+    private static func preferring<Result>(
+        _ executor: any TaskExecutor,
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: () async throws -> sending Result
+    ) async throws -> sending Result {
+        let result = try await withTaskExecutorPreference(executor) { Disconnected(value: try await body()) }
+        return result.value
     }
 
     /// Lends a connection inside `BEGIN … COMMIT`; see `PostgresConnection.withTransaction`.
@@ -296,4 +309,9 @@ public final class PostgresPool: Service, Sendable {
             logger.info("database pool stopped")
         }
     }
+}
+
+/// A value `sending` vouches is disconnected, carried across a closure that cannot say so.
+private struct Disconnected<Value>: @unchecked Sendable {
+    var value: Value
 }

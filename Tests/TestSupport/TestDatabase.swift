@@ -34,7 +34,7 @@ public enum TestDatabase {
     public static func repositoryRoot() throws -> String { try environment("TEST_REPO_ROOT") }
 
     /// One executor shared by the tests' direct connections.
-    public static let executor = BlockingExecutor(threads: 64)
+    public static let executor = BlockingExecutor()
 
     public static let logger: Logger = {
         var logger = Logger(label: "test")

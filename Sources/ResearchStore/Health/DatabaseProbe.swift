@@ -10,7 +10,7 @@ import ServiceLifecycle
 /// As a `Service` it closes its connection on graceful shutdown.
 public actor DatabaseProbe: Service {
     private let configuration: PostgresConfiguration
-    private let executor = BlockingExecutor(threads: 1)
+    private let executor = BlockingExecutor()
     private let logger: Logger
     private let maximumAge: Duration
     private var connection: PostgresConnection?
