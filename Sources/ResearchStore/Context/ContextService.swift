@@ -28,7 +28,8 @@ public struct ContextService: Sendable {
         return window
     }
 
-    /// Reads the session, its recent messages, the pinned system message and the completed
+    /// Reads the session, its most recent messages within both budgets (the longest run any
+    /// choice can use), the pinned system message and the completed
     /// research in one round trip (a pipeline) and from one snapshot (a repeatable-read
     /// transaction), so the session's counters agree with the messages read.
     private func load(sessionID id: UUID, caller: Caller, maxTokens: Int, maxMessages: Int) async throws -> ContextWindow? {
@@ -39,9 +40,13 @@ public struct ContextService: Sendable {
                 SELECT \(unescaped: Session.columns) FROM sessions
                 WHERE id = \(id) AND (\(caller.isAdmin) OR user_id = \(caller.userID))
                 """,
+                // Only messages inside the token budget travel: a running sum, newest first.
                 """
-                SELECT \(unescaped: Message.columns) FROM messages m
-                WHERE m.session_id = \(id) ORDER BY m.seq DESC LIMIT \(maxMessages)
+                SELECT \(unescaped: Message.columns) FROM (
+                    SELECT m.*, sum(m.token_count) OVER (ORDER BY m.seq DESC) AS tokens_so_far
+                    FROM messages m WHERE m.session_id = \(id) ORDER BY m.seq DESC LIMIT \(maxMessages)
+                ) m
+                WHERE m.tokens_so_far <= \(maxTokens) ORDER BY m.seq DESC
                 """,
                 """
                 SELECT \(unescaped: Message.columns) FROM messages m

@@ -25,7 +25,7 @@ public struct ContextWindow: Sendable {
     /// first when it is older than that run — it counts against both budgets, and is left out
     /// when it alone exceeds `maxTokens`.
     ///
-    /// `recent` is newest first and holds at least `maxMessages` messages when the session has them.
+    /// `recent` is newest first: the newest messages up to both budgets, or the whole session.
     static func select(recent: [Message], pinned: Message?, maxTokens: Int, maxMessages: Int) -> (
         messages: [Message], tokens: Int, pinnedLeftOut: Bool
     ) {
