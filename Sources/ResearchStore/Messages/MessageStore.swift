@@ -61,28 +61,29 @@ struct MessageStore: Sendable {
         return try rows.first.map(Message.init(row:))
     }
 
-    /// A page of the session's messages by `seq`; nil when the session is not visible.
+    /// A page of the session's messages by `seq`; nil when the session is not visible. The
+    /// visibility check and the page travel together, in one round trip (a pipeline).
     func page(sessionID: UUID, caller: Caller, ascending: Bool, afterSeq: Int?, limit: Int) async throws -> [Message]? {
-        try await pool.withConnection { connection in
-            let visible = try await connection.query(
-                "SELECT 1 FROM sessions WHERE id = \(sessionID) AND (\(caller.isAdmin) OR user_id = \(caller.userID))")
-            guard !visible.isEmpty else { return nil }
-            let rows =
-                ascending
-                ? try await connection.query(
-                    """
-                    SELECT \(unescaped: Message.columns) FROM messages m
-                    WHERE m.session_id = \(sessionID) AND m.seq > \(afterSeq ?? 0)
-                    ORDER BY m.seq ASC LIMIT \(limit)
-                    """)
-                : try await connection.query(
-                    """
-                    SELECT \(unescaped: Message.columns) FROM messages m
-                    WHERE m.session_id = \(sessionID) AND m.seq < \(afterSeq ?? Int(Int32.max))
-                    ORDER BY m.seq DESC LIMIT \(limit)
-                    """)
-            return try rows.map(Message.init(row:))
+        let page: PostgresQuery =
+            ascending
+            ? """
+            SELECT \(unescaped: Message.columns) FROM messages m
+            WHERE m.session_id = \(sessionID) AND m.seq > \(afterSeq ?? 0)
+            ORDER BY m.seq ASC LIMIT \(limit)
+            """
+            : """
+            SELECT \(unescaped: Message.columns) FROM messages m
+            WHERE m.session_id = \(sessionID) AND m.seq < \(afterSeq ?? Int(Int32.max))
+            ORDER BY m.seq DESC LIMIT \(limit)
+            """
+        let results = try await pool.withConnection { connection in
+            try await connection.pipeline([
+                "SELECT 1 FROM sessions WHERE id = \(sessionID) AND (\(caller.isAdmin) OR user_id = \(caller.userID))",
+                page,
+            ])
         }
+        guard !results[0].isEmpty else { return nil }
+        return try results[1].map(Message.init(row:))
     }
 
     /// A page of a session's messages for the export, by `seq`, after `afterSeq`.
