@@ -402,11 +402,14 @@ http_benchmark() {
         postmaster_pid=""
     }
 
+    sleep 1
+    rss_idle=$(http_rss VmRSS)
     http_wrk livez "$http_connections" livez.lua
 
     http_before_measure=http_count_messages_before http_after_measure=http_count_messages_after
     http_wrk store "$http_connections" store.lua "$store_sessions" "$store_prefix" "$store_content"
     http_before_measure="" http_after_measure=""
+    rss_store=$(http_rss VmHWM)
 
     http_wrk context "$http_connections" context.lua "$context_sessions" "$context_prefix" "$context_query"
     # The same on one connection: what one context read costs when nothing waits in front of it.
@@ -425,6 +428,7 @@ http_benchmark() {
     http_before_measure=http_truncate_events http_after_measure=http_count_events
     http_wrk analytics "$http_connections" analytics.lua "$work/analytics-body.json"
     http_before_measure="" http_after_measure=""
+    rss_all=$(http_rss VmHWM)
 
     http_stop_server
     http_pgbench prepared
@@ -432,6 +436,12 @@ http_benchmark() {
     http_copy_run
 
     http_report
+}
+
+# http_rss FIELD: the server's VmRSS (now) or VmHWM (peak so far) from /proc, in MiB.
+rss_idle="" rss_store="" rss_all=""
+http_rss() {
+    awk -v f="$1:" '$1 == f { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status" 2>/dev/null || echo n/a
 }
 
 # The checks printed under the table: rows written during the measured run vs 2xx answers.
@@ -492,6 +502,8 @@ http_report() {
     echo "store run $stored for $(awk -v r="$(h store 5)" -v b="$(h store 3)" 'BEGIN { print r - b }') 2xx answers;" \
         "analytics rows $events for $(awk -v r="$(h analytics 5)" -v b="$(h analytics 3)" 'BEGIN { print r - b }') 2xx answers x $analytics_batch;" \
         "socket errors: $(for n in livez store context context-1 create create-users analytics; do printf '%s %s ' "$n" "$(h "$n" 4)"; done)"
+    echo "server memory: RSS idle after start-up ${rss_idle:-n/a} MiB; peak RSS through the store run ${rss_store:-n/a} MiB," \
+        "through every run ${rss_all:-n/a} MiB"
     echo
     echo "CPU per request in µs (server / PostgreSQL / client: wrk, pgbench or psql) and cores busy, from /proc and GNU time:"
     local name
