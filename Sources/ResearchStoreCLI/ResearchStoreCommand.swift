@@ -28,6 +28,7 @@ extension ResearchStoreCommand {
         static let configuration = CommandConfiguration(abstract: "Start the HTTP server (configuration from the environment).")
 
         func run() async throws {
+            MallocArenas.limit()
             let settings = try loadSettings()
             LoggingSystem.bootstrap { label in
                 guard settings.logFormat == "text" else { return JSONLogHandler(label: label, level: settings.logLevel) }
