@@ -17,9 +17,14 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
     /// Server-side backstop for runaway statements, sent in the startup packet. Leave `nil` behind
     /// a pooler that rejects startup options and set it on the role instead.
     public var statementTimeout: Duration?
-    /// Prepare each distinct statement once per connection. Must be off behind a
-    /// transaction-mode pooler such as PgBouncer, where a connection's statements are not ours.
-    public var usePreparedStatements = false
+    /// Prepare each distinct statement once per connection (named statements, parsed and planned
+    /// once). Must be off behind a transaction-mode pooler such as PgBouncer, where the server
+    /// connection behind ours changes between transactions: then every statement is unnamed.
+    /// Pipelines always send unnamed statements.
+    public var usePreparedStatements = true
+    /// The most statements one connection keeps prepared; beyond it the least recently used is
+    /// deallocated, so SQL assembled at run time cannot grow the server's memory without end.
+    public var maximumPreparedStatements = 256
     /// Told of every statement, pipeline and COPY: how long it took and how it failed, if it did.
     /// For metrics; called on the connection's thread, so it must be quick.
     public var observer: (@Sendable (Duration, PostgresError?) -> Void)?

@@ -21,7 +21,7 @@ public final class PostgresConnection: @unchecked Sendable {
     // from another thread; `cancelSending` is held by the canceller thread for the duration of one
     // `PQcancel` (see `sendCancelRequest`).
     private var handle: OpaquePointer?
-    private var preparedStatements: [String: String] = [:]
+    private lazy var preparedStatements = PreparedStatementCache(limit: configuration.maximumPreparedStatements)
     /// Set when libpq was left in a state the wrapper cannot recover from (a COPY it did not ask for).
     private var isBroken = false
     private let cancellation = Mutex(CancellationState())
@@ -179,29 +179,52 @@ public final class PostgresConnection: @unchecked Sendable {
     func blockingQuery(_ query: PostgresQuery) throws -> PostgresRows {
         try query.bindings.checkEncoded()
         let handle = try liveHandle()
-        if configuration.usePreparedStatements {
-            let name = try preparedStatementName(for: query, handle: handle)
+        guard configuration.usePreparedStatements else {
             return try consume(
-                query.bindings.withCArrays { count, _, values, lengths, formats in
-                    PQexecPrepared(handle, name, count, values, lengths, formats, 1)
+                query.bindings.withCArrays { count, types, values, lengths, formats in
+                    PQexecParams(handle, query.sql, count, types, values, lengths, formats, 1)
                 }, handle: handle)
         }
+        do {
+            return try executePrepared(query, handle: handle)
+        } catch let error as PostgresError where error.sqlState == "0A000" {
+            // "cached plan must not change result type": a schema change altered what the statement
+            // returns. Prepare it afresh and run it once more, unless it aborted a transaction.
+            preparedStatements.forget(PreparedStatementCache.key(for: query))
+            guard PQtransactionStatus(handle) == PQTRANS_IDLE else { throw error }
+            return try executePrepared(query, handle: handle)
+        }
+    }
+
+    private func executePrepared(_ query: PostgresQuery, handle: OpaquePointer) throws -> PostgresRows {
+        let name = try preparedStatementName(for: query, handle: handle)
         return try consume(
-            query.bindings.withCArrays { count, types, values, lengths, formats in
-                PQexecParams(handle, query.sql, count, types, values, lengths, formats, 1)
+            query.bindings.withCArrays { count, _, values, lengths, formats in
+                PQexecPrepared(handle, name, count, values, lengths, formats, 1)
             }, handle: handle)
     }
 
     private func preparedStatementName(for query: PostgresQuery, handle: OpaquePointer) throws -> String {
-        let key = query.sql + "\u{0}" + query.bindings.types.map(String.init).joined(separator: ",")
-        if let name = preparedStatements[key] { return name }
-        let name = "rs_\(preparedStatements.count + 1)"
+        let key = PreparedStatementCache.key(for: query)
+        if let name = preparedStatements.name(for: key) { return name }
+        let name = preparedStatements.nextName()
         _ = try consume(
             query.bindings.withCArrays { count, types, _, _, _ in
                 PQprepare(handle, name, query.sql, count, types)
             }, handle: handle)
-        preparedStatements[key] = name
+        preparedStatements.insert(key, name: name)
+        deallocateStale(handle: handle)
         return name
+    }
+
+    /// Deallocates the statements the cache evicted or forgot, unless a failed transaction
+    /// refuses every command (then they wait for the next prepare).
+    private func deallocateStale(handle: OpaquePointer) {
+        guard PQtransactionStatus(handle) != PQTRANS_INERROR else { return }
+        for name in preparedStatements.stale {
+            _ = try? consume(PQexec(handle, "DEALLOCATE \(name)"), handle: handle)
+        }
+        preparedStatements.clearStale()
     }
 
     func liveHandle() throws -> OpaquePointer {

@@ -154,6 +154,7 @@ extension ResearchStoreCommand {
             print("PORT=\(settings.http.port)")
             print("DATABASE_URL=\(connection) (from \(settings.databaseURLSource))")
             print("DB_POOL_MAX=\(settings.pool.maximumConnections) DB_POOL_MIN=\(settings.pool.minimumConnections)")
+            print("DB_POOLER=\(settings.pooler) (\(connection.usePreparedStatements ? "named prepared statements" : "unnamed statements"))")
             print("LOG_LEVEL=\(settings.logLevel) LOG_FORMAT=\(settings.logFormat)")
             print(
                 "SHUTDOWN_DRAIN_DELAY_S=\(settings.shutdownDrainDelay.components.seconds) "

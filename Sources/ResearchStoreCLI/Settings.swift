@@ -13,7 +13,9 @@ struct Settings {
     var databaseURLSource: String
     var pool = PostgresPoolConfiguration()
     var statementTimeout: Duration?
-    var usePreparedStatements = false
+    /// `none` (the default: named prepared statements, cached per connection) or `transaction`
+    /// (behind PgBouncer in transaction mode: unnamed statements, no startup options).
+    var pooler = "none"
     var logLevel: Logger.Level = .info
     /// `json` (one object per line) or `text`.
     var logFormat = "json"
@@ -62,9 +64,21 @@ struct Settings {
         settings.pool.maximumLifetime = .seconds(reader.integer("DB_CONN_MAX_LIFETIME_S", default: 1800, in: 1...604_800))
         settings.pool.idleTimeout = .seconds(reader.integer("DB_CONN_IDLE_TIMEOUT_S", default: 300, in: 1...604_800))
         settings.pool.shutdownGracePeriod = .seconds(reader.integer("DB_POOL_SHUTDOWN_GRACE_S", default: 10, in: 0...3600))
-        let timeout = reader.integer("DB_STATEMENT_TIMEOUT_MS", default: 30_000, in: 0...86_400_000)
+        settings.pooler = reader.choice("DB_POOLER", of: ["none", "transaction"], default: "none")
+        let behindPooler = settings.pooler == "transaction"
+        // Sent as a startup option, which PgBouncer refuses: behind it the role's setting applies.
+        let timeout = reader.integer("DB_STATEMENT_TIMEOUT_MS", default: behindPooler ? 0 : 30_000, in: 0...86_400_000)
         settings.statementTimeout = timeout == 0 ? nil : .milliseconds(timeout)
-        settings.usePreparedStatements = reader.boolean("DB_PREPARED_STATEMENTS", default: false)
+        if behindPooler, timeout != 0 {
+            reader.problems.append(
+                "DB_STATEMENT_TIMEOUT_MS=\(timeout) is sent as a startup option, which PgBouncer refuses: with DB_POOLER=transaction "
+                    + "set it on the role (ALTER ROLE … SET statement_timeout = '30s') and leave DB_STATEMENT_TIMEOUT_MS unset")
+        }
+        if let old = reader.optional("DB_PREPARED_STATEMENTS") {
+            reader.problems.append(
+                "DB_PREPARED_STATEMENTS=\(old) is no longer read: statements are prepared unless DB_POOLER=transaction "
+                    + "(behind PgBouncer in transaction mode); remove it")
+        }
         settings.logLevel = reader.logLevel("LOG_LEVEL", default: .info)
         settings.logFormat = reader.choice("LOG_FORMAT", of: ["json", "text"], default: "json")
         settings.shutdownDrainDelay = .seconds(reader.integer("SHUTDOWN_DRAIN_DELAY_S", default: 0, in: 0...300))
@@ -146,7 +160,7 @@ struct Settings {
     func connectionConfiguration() throws -> PostgresConfiguration {
         var configuration = try PostgresConfiguration(connectionString: databaseURL)
         configuration.statementTimeout = statementTimeout
-        configuration.usePreparedStatements = usePreparedStatements
+        configuration.usePreparedStatements = pooler == "none"
         return configuration
     }
 }

@@ -12,7 +12,8 @@ import Testing
 /// Runs `body` against the real server — listening on a free loopback port, spoken to over
 /// HTTP/1.1 — with the whole application on the real, migrated test database.
 /// `pool` adjusts the request pool (8 connections by default); `cursors` signs cursors (a key of
-/// this app only by default).
+/// this app only by default). With `TEST_VIA_PGBOUNCER=1` and no `databaseURL` the application
+/// goes through PgBouncer in transaction mode, configured as `DB_POOLER=transaction` configures it.
 func withAPI(
     metrics: AppMetrics = AppMetrics(), settings: HTTPSettings = HTTPSettings(port: 0), databaseURL: String? = nil,
     cursors: CursorSigner = .random(), exportLimits: ExportLimits = ExportLimits(),
@@ -23,7 +24,10 @@ func withAPI(
     configuration.maximumConnections = 8
     configuration.shutdownGracePeriod = .seconds(1)
     adjust(&configuration)
-    var connection = try PostgresConfiguration(connectionString: try databaseURL ?? TestDatabase.url())
+    let throughPgBouncer = databaseURL == nil && TestDatabase.viaPgBouncer
+    var connection = try PostgresConfiguration(
+        connectionString: try databaseURL ?? (throughPgBouncer ? TestDatabase.pgbouncerURL() : TestDatabase.url()))
+    connection.usePreparedStatements = !throughPgBouncer
     connection.observer = { duration, error in metrics.recordQuery(duration, error: error) }
     let pool = PostgresPool(
         configuration: configuration, connection: connection, logger: TestDatabase.logger,

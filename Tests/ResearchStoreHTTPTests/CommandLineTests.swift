@@ -40,10 +40,10 @@ struct CommandLineTests {
             ["check"],
             environment: [
                 "DATABASE_URL": "postgresql://u:Very-Secret-1@127.0.0.1:1/db", "PORT": "http",
-                "DB_POOL_MAX": "0", "LOG_LEVEL": "loud", "DB_PREPARED_STATEMENTS": "maybe",
+                "DB_POOL_MAX": "0", "LOG_LEVEL": "loud", "DB_POOLER": "session", "DB_PREPARED_STATEMENTS": "false",
             ])
         #expect(output.status == 78)
-        for name in ["PORT=http", "DB_POOL_MAX=0", "LOG_LEVEL=loud", "DB_PREPARED_STATEMENTS=maybe"] {
+        for name in ["PORT=http", "DB_POOL_MAX=0", "LOG_LEVEL=loud", "DB_POOLER=session is not one of none, transaction", "DB_PREPARED_STATEMENTS=false"] {
             #expect(output.text.contains(name), "missing \(name) in: \(output.text)")
         }
         #expect(!output.text.contains("Very-Secret-1"))
@@ -56,8 +56,23 @@ struct CommandLineTests {
         let output = try await run(["check"], environment: ["DATABASE_URL": url, "DB_POOL_MAX": "3", "AUTH_MODE": "none"])
         #expect(output.status == 0, "\(output.text)")
         #expect(output.text.contains("DB_POOL_MAX=3"))
+        #expect(output.text.contains("DB_POOLER=none (named prepared statements)"))
         #expect(output.text.contains("database: reachable"))
         #expect(!output.text.contains(password))
+    }
+
+    @Test("DB_POOLER=transaction sends no startup option: an explicit statement timeout is refused, none is the default")
+    func transactionPooler() async throws {
+        let url = try TestDatabase.url()
+        let refused = try await run(
+            ["check"], environment: ["DATABASE_URL": url, "AUTH_MODE": "none", "DB_POOLER": "transaction", "DB_STATEMENT_TIMEOUT_MS": "5000"])
+        #expect(refused.status == 78)
+        #expect(refused.text.contains("DB_STATEMENT_TIMEOUT_MS=5000") && refused.text.contains("ALTER ROLE"), "\(refused.text)")
+        // Through PgBouncer, which refuses any startup option: the default statement timeout is none.
+        let accepted = try await run(
+            ["check"], environment: ["DATABASE_URL": try TestDatabase.pgbouncerURL(), "AUTH_MODE": "none", "DB_POOLER": "transaction"])
+        #expect(accepted.status == 0, "\(accepted.text)")
+        #expect(accepted.text.contains("DB_POOLER=transaction (unnamed statements)") && accepted.text.contains("database: reachable"))
     }
 
     @Test("a connection string libpq cannot parse is refused before anything starts")

@@ -27,6 +27,13 @@ public enum TestDatabase {
     /// The same server with `sslmode=verify-full` and the right CA.
     public static func tlsURL() throws -> String { try environment("TEST_DATABASE_TLS_URL") }
 
+    /// PgBouncer in transaction pool mode in front of the same server (`sslmode=disable`).
+    public static func pgbouncerURL() throws -> String { try environment("TEST_PGBOUNCER_URL") }
+
+    /// True for `scripts/test`'s second pass of the API suites (`TEST_VIA_PGBOUNCER=1`): the
+    /// application then reaches the database through PgBouncer, as with `DB_POOLER=transaction`.
+    public static var viaPgBouncer: Bool { ProcessInfo.processInfo.environment["TEST_VIA_PGBOUNCER"] == "1" }
+
     /// The folder holding `ca.crt` and `wrong-ca.crt`.
     public static func tlsDirectory() throws -> String { try environment("TEST_TLS_DIR") }
 

@@ -2,7 +2,7 @@
 # http.bash: the HTTP part of scripts/bench; sourced by it, not a command of its own.
 #
 # Uses from scripts/bench: repo, work, url, url_without_password, duration, scratch, http_pool,
-# http_prepared, and the functions log, fail, sql, log_percentiles.
+# http_pooler, and the functions log, fail, sql, log_percentiles.
 #
 # Runs the release research-store against the bench cluster on a free 127.0.0.1 port and drives it
 # with wrk (-t2 -c64 --latency, the Lua scripts next to this file): GET /livez, store message, get
@@ -114,10 +114,10 @@ http_start_server() {
     local binary
     binary=$(swift build -c release --scratch-path "$scratch" --show-bin-path)/research-store
     server_port=$(http_free_port)
-    log "starting research-store on 127.0.0.1:$server_port (DB_POOL_MAX=$http_pool DB_PREPARED_STATEMENTS=$http_prepared)"
+    log "starting research-store on 127.0.0.1:$server_port (DB_POOL_MAX=$http_pool DB_POOLER=$http_pooler)"
     # Callers named by X-User-ID (AUTH_MODE=none), no rate limit: the figures are the store's,
     # not the limiter's. Request log lines are info-level, so LOG_LEVEL=warning leaves them out.
-    DATABASE_URL=$url HOST=127.0.0.1 PORT=$server_port DB_POOL_MAX=$http_pool DB_PREPARED_STATEMENTS=$http_prepared \
+    DATABASE_URL=$url HOST=127.0.0.1 PORT=$server_port DB_POOL_MAX=$http_pool DB_POOLER=$http_pooler \
         AUTH_MODE=none RATE_LIMIT_RPS=0 MAX_CONCURRENT_REQUESTS=100000 ENV_FILE=/dev/null \
         LOG_LEVEL=warning "$binary" serve >"$work/server.log" 2>&1 &
     server_pid=$!
@@ -476,7 +476,7 @@ http_report() {
 
     local format='%-34s %9s %10s %8s %8s %8s  %s\n'
     echo
-    echo "HTTP workloads: research-store (release, DB_POOL_MAX=$http_pool, DB_PREPARED_STATEMENTS=$http_prepared) on 127.0.0.1, PostgreSQL $(sql -At -c 'SHOW server_version') (fsync on),"
+    echo "HTTP workloads: research-store (release, DB_POOL_MAX=$http_pool, DB_POOLER=$http_pooler) on 127.0.0.1, PostgreSQL $(sql -At -c 'SHOW server_version') (fsync on),"
     echo "$(nproc) cores shared by wrk, the server and PostgreSQL; wrk -t$http_threads -c$http_connections -d${duration}s --latency after a 1s warm-up,"
     echo "pgbench -c$http_connections -j$http_threads -T$duration; latency per request (wrk: send to last byte; pgbench: per transaction)."
     echo

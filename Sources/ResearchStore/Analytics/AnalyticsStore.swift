@@ -61,27 +61,7 @@ struct AnalyticsStore: Sendable {
         owner: String?, from: Date, to: Date, eventType: String?, bucket: String
     ) async throws -> (types: [AnalyticsSummary.EventType], buckets: [AnalyticsSummary.Bucket]) {
         let results = try await pool.withConnection { connection in
-            try await connection.pipeline([
-                """
-                SELECT event_type, count(*),
-                       percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms),
-                       percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms),
-                       percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms)
-                FROM analytics_events
-                WHERE occurred_at >= \(from) AND occurred_at < \(to)
-                  AND (\(eventType)::text IS NULL OR event_type = \(eventType))
-                  AND (\(owner)::text IS NULL OR user_id = \(owner))
-                GROUP BY event_type ORDER BY event_type
-                """,
-                """
-                SELECT date_trunc(\(bucket), occurred_at, 'UTC') AS start, event_type, count(*)
-                FROM analytics_events
-                WHERE occurred_at >= \(from) AND occurred_at < \(to)
-                  AND (\(eventType)::text IS NULL OR event_type = \(eventType))
-                  AND (\(owner)::text IS NULL OR user_id = \(owner))
-                GROUP BY 1, 2 ORDER BY 1, 2
-                """,
-            ])
+            try await connection.pipeline(Self.summaryQueries(owner: owner, from: from, to: to, eventType: eventType, bucket: bucket))
         }
         let types = try results[0].map { row in
             let (type, count, p50, p95, p99) = try row.decode((String, Int, Double?, Double?, Double?).self)
@@ -92,6 +72,70 @@ struct AnalyticsStore: Sendable {
             return AnalyticsSummary.Bucket(start: start, eventType: type, count: count)
         }
         return (types, buckets)
+    }
+
+    /// The summary's two statements (per event type, per bucket and type), written per leading
+    /// filter so that even a generic plan reads the index of that filter: the caller's events
+    /// (`analytics_events_user_occurred_idx`), one event type (`…_type_occurred_idx`), or all
+    /// (`…_occurred_idx`). `($1 IS NULL OR user_id = $1)` cannot be an index condition.
+    static func summaryQueries(owner: String?, from: Date, to: Date, eventType: String?, bucket: String) -> [PostgresQuery] {
+        if let owner {
+            return [
+                """
+                SELECT event_type, count(*),
+                       percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms),
+                       percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms),
+                       percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms)
+                FROM analytics_events
+                WHERE user_id = \(owner) AND occurred_at >= \(from) AND occurred_at < \(to)
+                  AND (\(eventType)::text IS NULL OR event_type = \(eventType))
+                GROUP BY event_type ORDER BY event_type
+                """,
+                """
+                SELECT date_trunc(\(bucket), occurred_at, 'UTC') AS start, event_type, count(*)
+                FROM analytics_events
+                WHERE user_id = \(owner) AND occurred_at >= \(from) AND occurred_at < \(to)
+                  AND (\(eventType)::text IS NULL OR event_type = \(eventType))
+                GROUP BY 1, 2 ORDER BY 1, 2
+                """,
+            ]
+        }
+        if let eventType {
+            return [
+                """
+                SELECT event_type, count(*),
+                       percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms),
+                       percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms),
+                       percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms)
+                FROM analytics_events
+                WHERE event_type = \(eventType) AND occurred_at >= \(from) AND occurred_at < \(to)
+                GROUP BY event_type ORDER BY event_type
+                """,
+                """
+                SELECT date_trunc(\(bucket), occurred_at, 'UTC') AS start, event_type, count(*)
+                FROM analytics_events
+                WHERE event_type = \(eventType) AND occurred_at >= \(from) AND occurred_at < \(to)
+                GROUP BY 1, 2 ORDER BY 1, 2
+                """,
+            ]
+        }
+        return [
+            """
+            SELECT event_type, count(*),
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms),
+                   percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms),
+                   percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ms)
+            FROM analytics_events
+            WHERE occurred_at >= \(from) AND occurred_at < \(to)
+            GROUP BY event_type ORDER BY event_type
+            """,
+            """
+            SELECT date_trunc(\(bucket), occurred_at, 'UTC') AS start, event_type, count(*)
+            FROM analytics_events
+            WHERE occurred_at >= \(from) AND occurred_at < \(to)
+            GROUP BY 1, 2 ORDER BY 1, 2
+            """,
+        ]
     }
 
     /// One session's figures in one statement; nil when the session is not visible.
@@ -157,7 +201,7 @@ struct AnalyticsStore: Sendable {
             """
             SELECT \(unescaped: AnalyticsEvent.columns) FROM analytics_events
             WHERE user_id = \(userID)
-              AND (\(after?.occurredAt)::timestamptz IS NULL OR (occurred_at, id) > (\(after?.occurredAt), \(after?.id)))
+              AND (occurred_at, id) > (coalesce(\(after?.occurredAt), '-infinity'), coalesce(\(after?.id), 0))
             ORDER BY occurred_at, id LIMIT \(limit)
             """
         ).map(AnalyticsEvent.init(row:))

@@ -20,15 +20,17 @@ struct AuditStore: Sendable {
 
     /// Newest first, ties by id; `after` is the last entry of the previous page.
     func list(after: (after: Date, id: UUID)?, limit: Int) async throws -> [AuditEntry] {
-        let afterTime = after?.after
-        let afterID = after?.id
-        return try await pool.query(
-            """
-            SELECT \(unescaped: AuditEntry.columns) FROM audit_log
-            WHERE (\(afterTime)::timestamptz IS NULL OR (at, id) < (\(afterTime), \(afterID)))
-            ORDER BY at DESC, id DESC
-            LIMIT \(limit)
-            """
-        ).map(AuditEntry.init(row:))
+        try await pool.query(Self.listQuery(after: after, limit: limit)).map(AuditEntry.init(row:))
+    }
+
+    /// The first page starts below (+infinity, …): the keyset stays an index condition of
+    /// `audit_log_at_idx` in a generic plan too (see `Keyset`).
+    static func listQuery(after: (after: Date, id: UUID)?, limit: Int) -> PostgresQuery {
+        """
+        SELECT \(unescaped: AuditEntry.columns) FROM audit_log
+        WHERE (at, id) < (coalesce(\(after?.after), 'infinity'), coalesce(\(after?.id), \(unescaped: Keyset.maxUUID)))
+        ORDER BY at DESC, id DESC
+        LIMIT \(limit)
+        """
     }
 }

@@ -62,12 +62,16 @@ struct DomainSetStore: Sendable {
 
     /// By name; `after` is the last name of the previous page.
     func list(after: String?, limit: Int) async throws -> [DomainSet] {
-        try await pool.query(
-            """
-            SELECT \(unescaped: DomainSet.columns) FROM domain_sets
-            WHERE (\(after)::text IS NULL OR name > \(after))
-            ORDER BY name LIMIT \(limit)
-            """
-        ).map(DomainSet.init(row:))
+        try await pool.query(Self.listQuery(after: after, limit: limit)).map(DomainSet.init(row:))
+    }
+
+    /// `name > coalesce($1, '')`, not `($1 IS NULL OR name > $1)`: an index condition of the
+    /// primary key in a generic plan too.
+    static func listQuery(after: String?, limit: Int) -> PostgresQuery {
+        """
+        SELECT \(unescaped: DomainSet.columns) FROM domain_sets
+        WHERE name > coalesce(\(after), '')
+        ORDER BY name LIMIT \(limit)
+        """
     }
 }

@@ -51,14 +51,17 @@ struct FeedbackStore: Sendable {
     static func exportPage(userID: String, after: Feedback?, limit: Int, on connection: PostgresConnection) async throws
         -> [Feedback]
     {
-        try await connection.query(
-            """
-            SELECT \(unescaped: Feedback.columns) FROM feedback
-            WHERE user_id = \(userID)
-              AND (\(after?.targetType)::text IS NULL OR (target_type, target_id) > (\(after?.targetType), \(after?.targetID)))
-            ORDER BY target_type, target_id LIMIT \(limit)
-            """
-        ).map(Feedback.init(row:))
+        try await connection.query(exportPageQuery(userID: userID, after: after.map { ($0.targetType, $0.targetID) }, limit: limit))
+            .map(Feedback.init(row:))
+    }
+
+    static func exportPageQuery(userID: String, after: (targetType: String, targetID: UUID)?, limit: Int) -> PostgresQuery {
+        """
+        SELECT \(unescaped: Feedback.columns) FROM feedback
+        WHERE user_id = \(userID)
+          AND (target_type, target_id) > (coalesce(\(after?.targetType), ''), coalesce(\(after?.targetID), \(unescaped: Keyset.minUUID)))
+        ORDER BY target_type, target_id LIMIT \(limit)
+        """
     }
 
     /// Admin statistics over `[from, to)` (by `created_at`): one statement, grouping sets for the

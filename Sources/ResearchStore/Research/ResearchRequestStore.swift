@@ -104,22 +104,71 @@ struct ResearchRequestStore: Sendable {
                 if visible.isEmpty { return nil }
             }
             let owner: String? = caller.isAdmin ? nil : caller.userID
-            let afterTime = after?.after
-            let rows = try await connection.query(
-                """
-                SELECT \(unescaped: ResearchRequest.columns) FROM research_requests r
-                WHERE (\(owner)::text IS NULL OR r.user_id = \(owner))
-                  AND (\(sessionID)::uuid IS NULL OR r.session_id = \(sessionID))
-                  AND (\(status)::text IS NULL OR r.status = \(status))
-                  AND (\(workflowType)::text IS NULL OR r.workflow_type = \(workflowType))
-                  AND (\(afterTime)::timestamptz IS NULL OR (r.created_at, r.id) < (\(afterTime), \(after?.id)))
-                ORDER BY r.created_at DESC, r.id DESC
-                LIMIT \(limit)
-                """)
+            let query = Self.listQuery(
+                owner: owner, sessionID: sessionID, status: status, workflowType: workflowType, after: after, limit: limit)
+            let rows = try await connection.query(query)
             let ids = try rows.map { try $0.decode(0, as: UUID.self) }
             let history = try await Self.histories(of: ids, on: connection)
             return try zip(rows, ids).map { try ResearchRequest(row: $0, history: history[$1] ?? []) }
         }
+    }
+
+    /// The list's statement: one per leading filter (session, owner, status, workflow type, none),
+    /// so even a generic plan reads the index of that filter; the other filters apply on top.
+    /// (`($1 IS NULL OR session_id = $1)` cannot be an index condition.)
+    static func listQuery(
+        owner: String?, sessionID: UUID?, status: String?, workflowType: String?, after: (after: Date, id: UUID)?, limit: Int
+    ) -> PostgresQuery {
+        let (afterTime, afterID) = (after?.after, after?.id)
+        if let sessionID {
+            return """
+                SELECT \(unescaped: ResearchRequest.columns) FROM research_requests r
+                WHERE r.session_id = \(sessionID)
+                  AND (\(owner)::text IS NULL OR r.user_id = \(owner))
+                  AND (\(status)::text IS NULL OR r.status = \(status))
+                  AND (\(workflowType)::text IS NULL OR r.workflow_type = \(workflowType))
+                  AND (r.created_at, r.id) < (coalesce(\(afterTime), 'infinity'), coalesce(\(afterID), \(unescaped: Keyset.maxUUID)))
+                ORDER BY r.created_at DESC, r.id DESC
+                LIMIT \(limit)
+                """
+        }
+        if let owner {
+            return """
+                SELECT \(unescaped: ResearchRequest.columns) FROM research_requests r
+                WHERE r.user_id = \(owner)
+                  AND (\(status)::text IS NULL OR r.status = \(status))
+                  AND (\(workflowType)::text IS NULL OR r.workflow_type = \(workflowType))
+                  AND (r.created_at, r.id) < (coalesce(\(afterTime), 'infinity'), coalesce(\(afterID), \(unescaped: Keyset.maxUUID)))
+                ORDER BY r.created_at DESC, r.id DESC
+                LIMIT \(limit)
+                """
+        }
+        if let status {
+            return """
+                SELECT \(unescaped: ResearchRequest.columns) FROM research_requests r
+                WHERE r.status = \(status)
+                  AND (\(workflowType)::text IS NULL OR r.workflow_type = \(workflowType))
+                  AND (r.created_at, r.id) < (coalesce(\(afterTime), 'infinity'), coalesce(\(afterID), \(unescaped: Keyset.maxUUID)))
+                ORDER BY r.created_at DESC, r.id DESC
+                LIMIT \(limit)
+                """
+        }
+        if let workflowType {
+            return """
+                SELECT \(unescaped: ResearchRequest.columns) FROM research_requests r
+                WHERE r.workflow_type = \(workflowType)
+                  AND (r.created_at, r.id) < (coalesce(\(afterTime), 'infinity'), coalesce(\(afterID), \(unescaped: Keyset.maxUUID)))
+                ORDER BY r.created_at DESC, r.id DESC
+                LIMIT \(limit)
+                """
+        }
+        // Everything (admins only): no index has this order, so this one reads the whole table.
+        return """
+            SELECT \(unescaped: ResearchRequest.columns) FROM research_requests r
+            WHERE (r.created_at, r.id) < (coalesce(\(afterTime), 'infinity'), coalesce(\(afterID), \(unescaped: Keyset.maxUUID)))
+            ORDER BY r.created_at DESC, r.id DESC
+            LIMIT \(limit)
+            """
     }
 
     /// The status histories of `ids`, oldest transition first.
@@ -149,7 +198,7 @@ struct ResearchRequestStore: Sendable {
             """
             SELECT \(unescaped: ResearchRequest.columns) FROM research_requests r
             WHERE r.session_id = \(sessionID)
-              AND (\(after?.createdAt)::timestamptz IS NULL OR (r.created_at, r.id) < (\(after?.createdAt), \(after?.id)))
+              AND (r.created_at, r.id) < (coalesce(\(after?.createdAt), 'infinity'), coalesce(\(after?.id), \(unescaped: Keyset.maxUUID)))
             ORDER BY r.created_at DESC, r.id DESC
             LIMIT \(limit)
             """)

@@ -67,18 +67,47 @@ struct SessionStore: Sendable {
     }
 
     /// Most recently updated first, ties by id; `after` is the last item of the previous page.
+    ///
+    /// One statement per access path, so that even a generic plan (a prepared statement after
+    /// five runs) keeps its index: a filter written `($1 IS NULL OR user_id = $1)` cannot be an
+    /// index condition and would walk every session. The first page starts after (+infinity, …),
+    /// which keeps the keyset an index condition too.
     func list(userID: String?, status: String?, after: (after: Date, id: UUID)?, limit: Int) async throws -> [Session] {
+        try await pool.query(Self.listQuery(userID: userID, status: status, after: after, limit: limit)).map(Session.init(row:))
+    }
+
+    static func listQuery(userID: String?, status: String?, after: (after: Date, id: UUID)?, limit: Int) -> PostgresQuery {
         let afterTime = after?.after
-        let rows = try await pool.query(
-            """
-            SELECT \(unescaped: Session.columns) FROM sessions
-            WHERE (\(userID)::text IS NULL OR user_id = \(userID))
-              AND (\(status)::text IS NULL OR status = \(status))
-              AND (\(afterTime)::timestamptz IS NULL OR (updated_at, id) < (\(afterTime), \(after?.id)))
-            ORDER BY updated_at DESC, id DESC
-            LIMIT \(limit)
-            """)
-        return try rows.map(Session.init(row:))
+        let afterID = after?.id
+        if let userID {
+            // One user's sessions are few: a status filter on top of sessions_user_updated_idx.
+            return """
+                SELECT \(unescaped: Session.columns) FROM sessions
+                WHERE user_id = \(userID)
+                  AND (\(status)::text IS NULL OR status = \(status))
+                  AND (updated_at, id) < (coalesce(\(afterTime), 'infinity'), coalesce(\(afterID), \(unescaped: Keyset.maxUUID)))
+                ORDER BY updated_at DESC, id DESC
+                LIMIT \(limit)
+                """
+        } else if status == "archived" {
+            // The minority: sessions_archived_updated_idx (partial).
+            return """
+                SELECT \(unescaped: Session.columns) FROM sessions
+                WHERE status = 'archived'
+                  AND (updated_at, id) < (coalesce(\(afterTime), 'infinity'), coalesce(\(afterID), \(unescaped: Keyset.maxUUID)))
+                ORDER BY updated_at DESC, id DESC
+                LIMIT \(limit)
+                """
+        } else {
+            // Everything, or the active majority: sessions_updated_idx.
+            return """
+                SELECT \(unescaped: Session.columns) FROM sessions
+                WHERE (\(status)::text IS NULL OR status = \(status))
+                  AND (updated_at, id) < (coalesce(\(afterTime), 'infinity'), coalesce(\(afterID), \(unescaped: Keyset.maxUUID)))
+                ORDER BY updated_at DESC, id DESC
+                LIMIT \(limit)
+                """
+        }
     }
 
     /// A page of the user's sessions for the export, in the list's order (most recently updated
@@ -90,7 +119,7 @@ struct SessionStore: Sendable {
             """
             SELECT \(unescaped: Session.columns) FROM sessions
             WHERE user_id = \(userID)
-              AND (\(after?.updatedAt)::timestamptz IS NULL OR (updated_at, id) < (\(after?.updatedAt), \(after?.id)))
+              AND (updated_at, id) < (coalesce(\(after?.updatedAt), 'infinity'), coalesce(\(after?.id), \(unescaped: Keyset.maxUUID)))
             ORDER BY updated_at DESC, id DESC
             LIMIT \(limit)
             """

@@ -65,14 +65,17 @@ struct LLMUsageStore: Sendable {
     static func exportPage(userID: String, after: LLMUsage?, limit: Int, on connection: PostgresConnection) async throws
         -> [LLMUsage]
     {
-        try await connection.query(
-            """
-            SELECT \(unescaped: LLMUsage.columns) FROM llm_usage
-            WHERE user_id = \(userID)
-              AND (\(after?.createdAt)::timestamptz IS NULL OR (created_at, id) > (\(after?.createdAt), \(after?.id)))
-            ORDER BY created_at, id LIMIT \(limit)
-            """
-        ).map(LLMUsage.init(row:))
+        try await connection.query(exportPageQuery(userID: userID, after: after.map { ($0.createdAt, $0.id) }, limit: limit))
+            .map(LLMUsage.init(row:))
+    }
+
+    static func exportPageQuery(userID: String, after: (createdAt: Date, id: UUID)?, limit: Int) -> PostgresQuery {
+        """
+        SELECT \(unescaped: LLMUsage.columns) FROM llm_usage
+        WHERE user_id = \(userID)
+          AND (created_at, id) > (coalesce(\(after?.createdAt), '-infinity'), coalesce(\(after?.id), \(unescaped: Keyset.minUUID)))
+        ORDER BY created_at, id LIMIT \(limit)
+        """
     }
 
     /// Admin statistics over `[from, to)`: totals and per provider/model in one statement
