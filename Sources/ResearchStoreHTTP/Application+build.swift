@@ -23,13 +23,14 @@ public func buildRouter(
     if let rateLimit = settings.rateLimit {
         router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(rate: rateLimit.rate, burst: rateLimit.burst)))
     }
+    let messages = MessageService(pool: pool, cursors: cursors, flushed: { metrics.recordMessageFlush($0) })
     HealthController(health: health).register(with: router)
-    MetricsController(metrics: metrics, health: health).register(with: router)
+    MetricsController(metrics: metrics, health: health, messages: messages).register(with: router)
     OpenAPIController().register(with: router)
     let idempotent = IdempotentCreate(idempotency: IdempotencyService(pool: pool))
     SessionsController(sessions: SessionService(pool: pool, cursors: cursors), idempotent: idempotent).register(with: router)
     MessagesController(
-        messages: MessageService(pool: pool, cursors: cursors), context: ContextService(pool: pool), idempotent: idempotent, metrics: metrics
+        messages: messages, context: ContextService(pool: pool), idempotent: idempotent, metrics: metrics
     ).register(with: router)
     ResearchController(research: ResearchService(pool: pool, cursors: cursors), idempotent: idempotent).register(with: router)
     AnalyticsController(analytics: AnalyticsService(pool: pool), idempotent: idempotent, metrics: metrics).register(with: router)

@@ -61,3 +61,10 @@ struct NewMessage: Sendable {
     var model: String?
     var metadata: JSONValue
 }
+
+/// One `POST /db/messages/store`: a message for a session, on behalf of a caller.
+struct MessageAppend: Sendable {
+    var sessionID: UUID
+    var caller: Caller
+    var message: NewMessage
+}

@@ -1,27 +1,41 @@
 import Foundation
+import Postgres
 import PostgresPool
 
 /// Messages: stored in order with a gapless per-session `seq`, read back by page or by id.
 public struct MessageService: Sendable {
     let store: MessageStore
     let cursors: CursorSigner
+    let groupCommit: MessageAppendBatcher
 
-    public init(pool: PostgresPool, cursors: CursorSigner) {
-        store = MessageStore(pool: pool)
+    /// Single stores are committed in groups (`groupCommit`); `flushed` is told each group's size.
+    public init(
+        pool: PostgresPool, cursors: CursorSigner, groupCommit limits: MessageAppendBatcher.Limits = .init(),
+        flushed: @escaping @Sendable (Int) -> Void = { _ in }
+    ) {
+        let store = MessageStore(pool: pool)
+        self.store = store
         self.cursors = cursors
+        groupCommit = MessageAppendBatcher(limits: limits, flushed: flushed) { await Self.appendEach($0, store: store) }
     }
+
+    /// What the group commit of single stores has done and is doing.
+    public var groupCommitStatistics: MessageAppendBatcher.Statistics { groupCommit.statistics }
 
     static let contentBytes = 256 * 1024
     static let batchSize = 1...1000
     static let listLimit = Paging(defaultLimit: 50, maximumLimit: 200)
 
-    /// `POST /db/messages/store`: one message → the stored message.
+    /// `POST /db/messages/store`: one message → the stored message, committed with whatever
+    /// other stores are waiting (see `MessageAppendBatcher`). Inside a shared transaction (an
+    /// `Idempotency-Key`) it is written there instead, to commit with the key.
     public func store(caller: Caller, body: JSONValue) async throws -> Message {
         var input = InputReader(body)
         let sessionID = input.uuid("session_id")
         let message = Self.readMessage(body, path: "", input: &input)
         try input.finish()
-        return try await append([message!], to: sessionID!, caller: caller)[0]
+        if store.pool.isInSharedTransaction { return try await append([message!], to: sessionID!, caller: caller)[0] }
+        return try await groupCommit.append(MessageAppend(sessionID: sessionID!, caller: caller, message: message!))
     }
 
     /// `POST /db/messages/batch`: up to 1000 messages, stored in the given order, all or nothing.
@@ -66,10 +80,48 @@ public struct MessageService: Sendable {
             return try await database(table: "messages") {
                 try await store.append(messages, to: sessionID, caller: caller)
             }
-        } catch MessageStore.Refusal.notFound {
-            throw ServiceError.notFound("session")
-        } catch MessageStore.Refusal.archived {
-            throw ServiceError(.conflict, "the session is archived; messages cannot be added to it")
+        } catch let refusal as MessageStore.Refusal {
+            throw Self.error(refusal)
+        }
+    }
+
+    /// Writes a group of single stores in one statement; one outcome per store, errors mapped
+    /// for the client. The statement is retried whole after a deadlock (`database`). When it
+    /// fails for one item's data (a CHECK backstop, a value PostgreSQL cannot hold), nothing was
+    /// written and each item is written alone, so only the bad one fails; any other failure (the
+    /// database unavailable) is every item's.
+    static func appendEach(_ appends: [MessageAppend], store: MessageStore) async -> [Result<Message, any Error>] {
+        do {
+            let outcomes = try await database(table: "messages") { try await store.appendEach(appends) }
+            return outcomes.map { outcome in
+                outcome.mapError { error in
+                    if let refusal = error as? MessageStore.Refusal { return Self.error(refusal) }
+                    return ServiceError.mapping(error, table: "messages")
+                }
+            }
+        } catch let error where appends.count > 1 && isItemFailure(error) {
+            var outcomes: [Result<Message, any Error>] = []
+            for append in appends { outcomes += await appendEach([append], store: store) }
+            return outcomes
+        } catch {
+            return Array(repeating: .failure(error), count: appends.count)
+        }
+    }
+
+    /// True when a statement failed for its data, so it wrote nothing: a mapped `422`, `404` or
+    /// `409`, or an error PostgreSQL answered that is not the database's moment.
+    private static func isItemFailure(_ error: any Error) -> Bool {
+        switch error {
+        case let error as ServiceError: [.invalid, .notFound, .conflict].contains(error.kind)
+        case let error as PostgresError: error.code == .server && !error.isTransient
+        default: false
+        }
+    }
+
+    private static func error(_ refusal: MessageStore.Refusal) -> any Error {
+        switch refusal {
+        case .notFound: ServiceError.notFound("session")
+        case .archived: ServiceError(.conflict, "the session is archived; messages cannot be added to it")
         }
     }
 

@@ -42,6 +42,90 @@ struct MessageStore: Sendable {
         return try stored.map(Message.init(row:)).sorted { $0.seq < $1.seq }
     }
 
+    /// Appends each message to its own session, for many callers, in one statement (one commit):
+    /// the group commit of single stores. Every item is judged alone — its session must be
+    /// visible to its caller and active — so a refused item never fails the others. Items of one
+    /// session are numbered in the order given, after the session's count, as `append` does.
+    /// One result per item, in order; a refused item's error is a `Refusal` (or, should telling
+    /// which one fail, that query's error: the others are committed all the same).
+    func appendEach(_ appends: [MessageAppend]) async throws -> [Result<Message, any Error>] {
+        let messages = appends.map(\.message)
+        // `locked` takes every session row of the group before any is updated, in id order: two
+        // groups sharing sessions (in this process or another replica) then queue on the first
+        // row they share instead of each holding one the other waits for, a deadlock. The lock is
+        // the one the UPDATE takes anyway (NO KEY UPDATE: inserts referencing the session still
+        // run). A row another writer changed meanwhile is judged and counted in its newest state.
+        let rows = try await pool.query(
+            """
+            WITH item AS (
+                SELECT * FROM unnest(
+                    \(messages.map(\.id)), \(appends.map(\.sessionID)), \(appends.map(\.caller.userID)),
+                    \(appends.map(\.caller.isAdmin)), \(messages.map(\.role)), \(messages.map(\.content)),
+                    \(messages.map { Int64($0.tokenCount) }), \(messages.map(\.tokenCountEstimated)),
+                    \(messages.map { $0.model ?? "" }), \(messages.map { PostgresRawJSON($0.metadata.serialized) }))
+                WITH ORDINALITY AS given (id, session_id, caller_id, caller_is_admin, role, content, token_count, estimated,
+                                          model, metadata, position)
+            ),
+            locked AS (
+                SELECT id, user_id, status FROM sessions
+                WHERE id = ANY(\(appends.map(\.sessionID)))
+                ORDER BY id
+                FOR NO KEY UPDATE
+            ),
+            accepted AS (
+                SELECT item.*, row_number() OVER (PARTITION BY item.session_id ORDER BY item.position) AS rank
+                FROM item JOIN locked ON locked.id = item.session_id
+                WHERE locked.status = 'active' AND (item.caller_is_admin OR locked.user_id = item.caller_id)
+            ),
+            target AS (
+                UPDATE sessions SET
+                    message_count = message_count + totals.added,
+                    total_tokens = total_tokens + totals.tokens,
+                    updated_at = greatest(date_trunc('milliseconds', now()), updated_at),
+                    last_message_at = greatest(date_trunc('milliseconds', now()), created_at)
+                FROM (SELECT session_id, count(*) AS added, sum(token_count)::bigint AS tokens FROM accepted GROUP BY session_id)
+                     AS totals
+                WHERE sessions.id = totals.session_id
+                RETURNING sessions.id, sessions.message_count - totals.added AS base, sessions.last_message_at
+            )
+            INSERT INTO messages AS m
+                (id, session_id, seq, role, content, token_count, token_count_estimated, model, metadata, created_at)
+            SELECT accepted.id, target.id, target.base + accepted.rank, accepted.role, accepted.content,
+                   accepted.token_count, accepted.estimated, nullif(accepted.model, ''), accepted.metadata,
+                   target.last_message_at
+            FROM accepted JOIN target ON target.id = accepted.session_id
+            RETURNING \(unescaped: Message.columns)
+            """)
+        var stored: [UUID: Message] = [:]
+        for row in rows {
+            let message = try Message(row: row)
+            stored[message.id] = message
+        }
+        let refused = appends.filter { stored[$0.message.id] == nil }
+        var refusals: [any Error] = []
+        if !refused.isEmpty {
+            do { refusals = try await self.refusals(refused) } catch { refusals = Array(repeating: error, count: refused.count) }
+        }
+        var next = refusals.makeIterator()
+        return appends.map { append -> Result<Message, any Error> in
+            if let message = stored[append.message.id] { return .success(message) }
+            return .failure(next.next()!)
+        }
+    }
+
+    /// Tells unknown (or invisible) sessions from archived ones, after refused `appendEach` items.
+    private func refusals(_ appends: [MessageAppend]) async throws -> [any Error] {
+        let rows = try await pool.query(
+            """
+            SELECT item.position FROM unnest(
+                \(appends.map(\.sessionID)), \(appends.map(\.caller.userID)), \(appends.map(\.caller.isAdmin)))
+                WITH ORDINALITY AS item (session_id, caller_id, caller_is_admin, position)
+            JOIN sessions ON sessions.id = item.session_id AND (item.caller_is_admin OR sessions.user_id = item.caller_id)
+            """)
+        let visible = Set(try rows.map { try $0.decode(0, as: Int.self) })
+        return appends.indices.map { visible.contains($0 + 1) ? Refusal.archived : Refusal.notFound }
+    }
+
     /// Tells an unknown (or invisible) session from an archived one, after a refused append.
     private func refusal(sessionID: UUID, caller: Caller) async throws -> Refusal {
         let rows = try await pool.query(

@@ -5,12 +5,14 @@ import ResearchStore
 struct MetricsController {
     let metrics: AppMetrics
     let health: HealthService
+    let messages: MessageService
 
     func register(with router: Router<some RequestContext>) {
         router.get("/metrics") { _, _ in
-            Response(
+            let text = metrics.exposition(pool: health.poolStatistics, groupCommit: messages.groupCommitStatistics)
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition(pool: health.poolStatistics))))
+                body: .init(byteBuffer: ByteBuffer(bytes: text)))
         }
     }
 }

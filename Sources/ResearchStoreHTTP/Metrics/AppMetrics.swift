@@ -2,6 +2,7 @@ import Metrics
 import Postgres
 import PostgresPool
 import Prometheus
+import ResearchStore
 
 /// The service's metrics, with the contract's names, kept in a Prometheus registry of its own
 /// (no global bootstrap, so every application and test has its own figures).
@@ -50,12 +51,23 @@ public final class AppMetrics: Sendable {
         Counter(label: "rows_ingested_total", dimensions: [("table", table)], factory: factory).increment(by: Int64(count))
     }
 
-    /// The Prometheus text exposition, with `db_pool_connections{state}` read now.
-    func exposition(pool: PostgresPoolStatistics) -> [UInt8] {
+    /// `message_store_flushes_total` and `message_store_flushed_messages_total`: the group
+    /// commits of `POST /db/messages/store` and the stores they carried (their ratio is the
+    /// mean group size).
+    func recordMessageFlush(_ count: Int) {
+        Counter(label: "message_store_flushes_total", factory: factory).increment()
+        Counter(label: "message_store_flushed_messages_total", factory: factory).increment(by: Int64(count))
+    }
+
+    /// The Prometheus text exposition, with `db_pool_connections{state}` and the group commit's
+    /// `message_store_queued` and `message_store_flushing` read now.
+    func exposition(pool: PostgresPoolStatistics, groupCommit: MessageAppendBatcher.Statistics) -> [UInt8] {
         let states = [("open", pool.open), ("in_use", pool.inUse), ("idle", pool.idle), ("waiting", pool.waiting), ("max", pool.maximum)]
         for (state, value) in states {
             Gauge(label: "db_pool_connections", dimensions: [("state", state)], factory: factory).record(value)
         }
+        Gauge(label: "message_store_queued", factory: factory).record(groupCommit.queued)
+        Gauge(label: "message_store_flushing", factory: factory).record(groupCommit.flushing)
         return registry.emitToBuffer()
     }
 
