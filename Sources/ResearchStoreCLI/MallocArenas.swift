@@ -17,7 +17,7 @@ enum MallocArenas {
     /// `MALLOC_ARENA_MAX` (which glibc reads itself) wins.
     static func limit() {
         #if canImport(Glibc)
-        guard ProcessInfo.processInfo.environment["MALLOC_ARENA_MAX"] == nil else { return }
+        guard (ProcessInfo.processInfo.environment["MALLOC_ARENA_MAX"] ?? "").isEmpty else { return }
         typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
         _ = unsafeBitCast(symbol, to: Mallopt.self)(arenaMaxParameter, maximum)
