@@ -6,6 +6,7 @@ extension PostgresConnection {
     static let pipelineChunkSize = 128
 
     /// Sends all `queries` in pipeline mode, in a few round trips, and returns each one's rows.
+    /// With prepared statements on, each is sent by name, prepared in the pipeline the first time.
     ///
     /// Outside an explicit transaction the statements share the pipeline's implicit transaction:
     /// when one fails, the ones before it are rolled back, the ones after it are skipped, and the
@@ -17,6 +18,14 @@ extension PostgresConnection {
         return try await runCancellable { try self.blockingPipeline(queries) }
     }
 
+    /// How one statement goes into the pipeline: unnamed, or by the name of a prepared statement,
+    /// which `prepareFirst` says the pipeline itself prepares just before using it.
+    private struct Pipelined {
+        var key: String
+        var name: String?
+        var prepareFirst = false
+    }
+
     private func blockingPipeline(_ queries: [PostgresQuery]) throws -> [PostgresRows] {
         let handle = try liveHandle()
         guard PQenterPipelineMode(handle) == 1 else { throw connectionError(handle) }
@@ -25,22 +34,34 @@ extension PostgresConnection {
         var firstError: PostgresError?
         var sent = 0
         var synced = false
+        /// Statements this pipeline prepares, by key, until their Parse is confirmed.
+        var preparing: [String: String] = [:]
         while sent < queries.count, firstError == nil {
             let end = min(sent + Self.pipelineChunkSize, queries.count)
+            var chunk: [Pipelined] = []
             for query in queries[sent..<end] {
-                let accepted = query.bindings.withCArrays { count, types, values, lengths, formats in
-                    PQsendQueryParams(handle, query.sql, count, types, values, lengths, formats, 1)
-                }
-                guard accepted == 1 else { throw connectionError(handle) }
+                let statement = plan(query, preparing: &preparing)
+                try send(query, as: statement, handle: handle)
+                chunk.append(statement)
             }
             synced = end == queries.count
             let marked = synced ? PQpipelineSync(handle) : PQsendFlushRequest(handle)
             guard marked == 1, PQflush(handle) == 0 else { throw connectionError(handle) }
-            for index in sent..<end {
-                let rows = try readPipelineResult(handle: handle)
-                switch rows {
+            for (index, statement) in zip(sent..<end, chunk) {
+                var outcome: Result<PostgresRows, PostgresError>
+                if statement.prepareFirst, let name = statement.name {
+                    outcome = try readPipelineResult(handle: handle)
+                    if case .success = outcome { preparedStatements.insert(statement.key, name: name) }
+                    let executed = try readPipelineResult(handle: handle)
+                    if case .success = outcome { outcome = executed }
+                } else {
+                    outcome = try readPipelineResult(handle: handle)
+                }
+                switch outcome {
                 case .success(let rows): results.append(rows)
                 case .failure(let error):
+                    // "cached plan must not change result type": prepare it afresh next time.
+                    if error.sqlState == "0A000" { preparedStatements.forget(statement.key) }
                     if firstError == nil {
                         firstError = error
                         firstError?.statementIndex = index
@@ -54,8 +75,31 @@ extension PostgresConnection {
         }
         try awaitPipelineSync(handle: handle)
         if PQexitPipelineMode(handle) != 1 { throw connectionError(handle) }
+        deallocateStale(handle: handle)
         if let firstError { throw firstError }
         return results
+    }
+
+    /// Unnamed when prepared statements are off; else the cached name, or a new one that this
+    /// pipeline prepares (once, however often the statement recurs in it).
+    private func plan(_ query: PostgresQuery, preparing: inout [String: String]) -> Pipelined {
+        let key = PreparedStatementCache.key(for: query)
+        guard configuration.usePreparedStatements else { return Pipelined(key: key) }
+        if let name = preparedStatements.name(for: key) ?? preparing[key] { return Pipelined(key: key, name: name) }
+        let name = preparedStatements.nextName()
+        preparing[key] = name
+        return Pipelined(key: key, name: name, prepareFirst: true)
+    }
+
+    private func send(_ query: PostgresQuery, as statement: Pipelined, handle: OpaquePointer) throws {
+        let accepted = query.bindings.withCArrays { count, types, values, lengths, formats -> Int32 in
+            guard let name = statement.name else {
+                return PQsendQueryParams(handle, query.sql, count, types, values, lengths, formats, 1)
+            }
+            if statement.prepareFirst, PQsendPrepare(handle, name, query.sql, count, types) != 1 { return 0 }
+            return PQsendQueryPrepared(handle, name, count, values, lengths, formats, 1)
+        }
+        guard accepted == 1 else { throw connectionError(handle) }
     }
 
     /// Reads one statement's results up to the NULL that ends them.

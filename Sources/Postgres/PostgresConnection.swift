@@ -21,7 +21,7 @@ public final class PostgresConnection: @unchecked Sendable {
     // from another thread; `cancelSending` is held by the canceller thread for the duration of one
     // `PQcancel` (see `sendCancelRequest`).
     private var handle: OpaquePointer?
-    private lazy var preparedStatements = PreparedStatementCache(limit: configuration.maximumPreparedStatements)
+    lazy var preparedStatements = PreparedStatementCache(limit: configuration.maximumPreparedStatements)
     /// Set when libpq was left in a state the wrapper cannot recover from (a COPY it did not ask for).
     private var isBroken = false
     private let cancellation = Mutex(CancellationState())
@@ -219,7 +219,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Deallocates the statements the cache evicted or forgot, unless a failed transaction
     /// refuses every command (then they wait for the next prepare).
-    private func deallocateStale(handle: OpaquePointer) {
+    func deallocateStale(handle: OpaquePointer) {
         guard PQtransactionStatus(handle) != PQTRANS_INERROR else { return }
         for name in preparedStatements.stale {
             _ = try? consume(PQexec(handle, "DEALLOCATE \(name)"), handle: handle)
