@@ -62,6 +62,33 @@ struct AnalyticsEndpointTests {
         }
     }
 
+    @Test("a batch's events are stored exactly: escapes and unicode in properties, exponents, given and default times")
+    func batchStoredExactly() async throws {
+        let user = uniqueUser()
+        try await withAPI { client in
+            let properties = #"{"path": "C:\\dir\\file", "text": "tab\tnew\nline \"quoted\" \u0001 ✓ 𝄞", "n": 1e-7}"#
+            let events = [
+                #"{"event_type": "exact", "properties": \#(properties), "duration_ms": 1.5e-5, "occurred_at": "2001-02-03T04:05:06.789Z"}"#,
+                #"{"event_type": "exact", "duration_ms": 123456789.25}"#,
+            ]
+            let response = try await client.call(
+                .post, "/db/analytics/batch", as: user, json: #"{"events": [\#(events.joined(separator: ","))]}"#)
+            #expect(response.status == .accepted)
+            let rows = try await TestDatabase.withConnection { connection in
+                try await connection.query(
+                    """
+                    SELECT properties = \(properties)::jsonb, duration_ms, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS'),
+                           occurred_at = received_at
+                    FROM analytics_events WHERE user_id = \(user) ORDER BY id
+                    """
+                ).map { try $0.decode((Bool, Double, String, Bool).self) }
+            }
+            try #require(rows.count == 2)
+            #expect(rows[0].0 && rows[0].1 == 1.5e-5 && rows[0].2 == "2001-02-03 04:05:06.789" && !rows[0].3)
+            #expect(rows[1].1 == 123456789.25 && rows[1].3)  // no time given: the transaction's, like received_at
+        }
+    }
+
     @Test("per-session figures: messages by role, tokens, research by status, usage, events")
     func sessionFigures() async throws {
         let user = uniqueUser()
