@@ -17,6 +17,10 @@ extension PostgresConnection {
 
     private func blockingCopy(statement: String, writeRows: (PostgresCopyWriter) throws -> Void) throws -> Int {
         let handle = try liveHandle()
+        if beginPending {
+            beginPending = false
+            _ = try consume(PQexec(handle, "BEGIN"), handle: handle)
+        }
         guard let start = PQexec(handle, statement) else { throw connectionError(handle) }
         guard PQresultStatus(start) == PGRES_COPY_IN else {
             defer { PQclear(start) }

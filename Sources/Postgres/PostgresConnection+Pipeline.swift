@@ -15,7 +15,23 @@ extension PostgresConnection {
     public func pipeline(_ queries: [PostgresQuery]) async throws -> [PostgresRows] {
         if queries.isEmpty { return [] }
         for query in queries { try query.bindings.checkEncoded() }
-        return try await runCancellable { try self.blockingPipeline(queries) }
+        return try await runCancellable {
+            if self.beginPending { return try self.sendingPendingBegin(queries) }
+            return try self.blockingPipeline(queries)
+        }
+    }
+
+    /// Sends the `BEGIN` that `withTransaction` left pending in one pipeline with `queries`, and
+    /// returns their rows (not BEGIN's); a failure's `statementIndex` counts `queries` only.
+    func sendingPendingBegin(_ queries: [PostgresQuery]) throws -> [PostgresRows] {
+        beginPending = false
+        do {
+            return Array(try blockingPipeline(["BEGIN"] + queries).dropFirst())
+        } catch var error as PostgresError {
+            error.statementIndex = error.statementIndex.map { $0 - 1 }
+            if queries.count == 1, error.statementIndex == 0 { error.statementIndex = nil }
+            throw error
+        }
     }
 
     /// How one statement goes into the pipeline: unnamed, or by the name of a prepared statement,

@@ -1,5 +1,6 @@
 extension PostgresConnection {
-    /// Runs `body` inside `BEGIN … COMMIT`.
+    /// Runs `body` inside `BEGIN … COMMIT`. The `BEGIN` travels with the body's first statement
+    /// (one round trip less), and a body that runs none sends neither.
     ///
     /// Commits when `body` returns; rolls back when it throws or when the task was cancelled
     /// meanwhile (then throws `CancellationError`). `COMMIT` and `ROLLBACK` themselves are never
@@ -13,7 +14,7 @@ extension PostgresConnection {
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {
-        try await query("BEGIN")
+        try await thread.run { self.beginPending = true }
         let result: Result
         do {
             result = try await body(self)
@@ -22,6 +23,8 @@ extension PostgresConnection {
             await rollbackAfterFailure()
             throw error
         }
+        // A body that ran no statement never sent its BEGIN: there is nothing to commit.
+        if try await thread.run({ defer { self.beginPending = false }; return self.beginPending }) { return result }
         let commit = try await queryIgnoringCancellation("COMMIT")
         guard commit.command == "COMMIT" else {
             throw PostgresError(
@@ -35,6 +38,8 @@ extension PostgresConnection {
     /// pool discards a connection whose transaction is still open.
     private func rollbackAfterFailure() async {
         do {
+            // Nothing sent yet (the body failed before its first statement): nothing to roll back.
+            if try await thread.run({ defer { self.beginPending = false }; return self.beginPending }) { return }
             _ = try await queryIgnoringCancellation("ROLLBACK")
         } catch {
             logger.debug("rollback failed", metadata: ["db.error": "\(error)"])

@@ -15,7 +15,7 @@ import Darwin
 /// prefers that thread as its executor (`taskExecutor`; the pool arranges it for each lease)
 /// calls libpq directly; any other caller hops to the thread for the call.
 public final class PostgresConnection: @unchecked Sendable {
-    // Safety of @unchecked Sendable: `handle`, `preparedStatements` and `isBroken` are touched
+    // Safety of @unchecked Sendable: `handle`, `preparedStatements`, `isBroken` and `beginPending` are touched
     // only on `thread` (one thread, so one call at a time), or in deinit and `close()`, when
     // nothing else can call. `cancellation` is behind a Mutex because a cancelling task touches it
     // from another thread; `cancelSending` is held by the canceller thread for the duration of one
@@ -24,6 +24,9 @@ public final class PostgresConnection: @unchecked Sendable {
     lazy var preparedStatements = PreparedStatementCache(limit: configuration.maximumPreparedStatements)
     /// Set when libpq was left in a state the wrapper cannot recover from (a COPY it did not ask for).
     private var isBroken = false
+    /// `withTransaction` began a transaction whose `BEGIN` is not sent yet: it travels with the
+    /// first statement, in one round trip (see `sendingPendingBegin`).
+    var beginPending = false
     private let cancellation = Mutex(CancellationState())
     private let cancelSending = Mutex(())
     private let noticeReceiver: NoticeReceiver
@@ -179,6 +182,7 @@ public final class PostgresConnection: @unchecked Sendable {
     func blockingQuery(_ query: PostgresQuery) throws -> PostgresRows {
         try query.bindings.checkEncoded()
         let handle = try liveHandle()
+        if beginPending { return try sendingPendingBegin([query])[0] }
         guard configuration.usePreparedStatements else {
             return try consume(
                 query.bindings.withCArrays { count, types, values, lengths, formats in

@@ -81,22 +81,26 @@ public struct IdempotencyService: Sendable {
 
     /// Takes the key's lock for this transaction and returns the recorded response, if any.
     private func claim(_ scope: Scope, body: PostgresBytes) async throws -> StoredResponse? {
+        // The lock first, then the lookup, each its own statement: the lookup's snapshot is taken
+        // after the lock is held, so it sees the record of a duplicate that just committed. One
+        // round trip all the same (a pipeline, with the transaction's BEGIN).
         try await pool.withConnection { connection in
-            let locked = try await connection.query(
+            let results = try await connection.pipeline([
                 """
                 SELECT pg_try_advisory_xact_lock(
                     hashtextextended(\(scope.userID) || ' ' || \(scope.method) || ' ' || \(scope.route) || ' ' || \(scope.key), 0))
-                """)
-            guard try locked.first?.decode(0, as: Bool.self) == true else {
-                throw ServiceError(.conflict, "a request with this Idempotency-Key is still in progress", retryAfterSeconds: 1)
-            }
-            let existing = try await connection.query(
+                """,
                 """
                 SELECT request_hash = encode(sha256(\(body)), 'hex'), response_status, response_headers, response_body
                 FROM idempotency_keys
                 WHERE user_id = \(scope.userID) AND method = \(scope.method) AND route = \(scope.route)
                   AND key = \(scope.key) AND state = 'completed' AND expires_at > now()
-                """)
+                """,
+            ])
+            guard try results[0].first?.decode(0, as: Bool.self) == true else {
+                throw ServiceError(.conflict, "a request with this Idempotency-Key is still in progress", retryAfterSeconds: 1)
+            }
+            let existing = results[1]
             guard let row = existing.first else { return nil }
             guard try row.decode(0, as: Bool.self) else {
                 throw ServiceError(.conflict, "this Idempotency-Key was used with a different request body")
