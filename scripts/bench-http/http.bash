@@ -111,11 +111,15 @@ SQL
 http_start_server() {
     # Built as the Dockerfile builds it (the Swift runtime linked in), so RSS is what ships; in
     # a scratch path of its own, so it never flips the flags of the one in $scratch.
-    local static=${BENCH_SERVER_SCRATCH_PATH:-.build-static}
-    log "building research-store (release, --static-swift-stdlib, scratch path $static)"
-    swift build -c release --product research-store --static-swift-stdlib --scratch-path "$static" >&2
-    local binary
-    binary=$(swift build -c release --static-swift-stdlib --scratch-path "$static" --show-bin-path)/research-store
+    # BENCH_SERVER_BINARY serves a binary built elsewhere instead (an earlier commit, for a
+    # before/after comparison under the same yardsticks).
+    local static=${BENCH_SERVER_SCRATCH_PATH:-.build-static} binary=${BENCH_SERVER_BINARY:-}
+    if [[ -z $binary ]]; then
+        log "building research-store (release, --static-swift-stdlib, scratch path $static)"
+        swift build -c release --product research-store --static-swift-stdlib --scratch-path "$static" >&2
+        binary=$(swift build -c release --static-swift-stdlib --scratch-path "$static" --show-bin-path)/research-store
+    fi
+    [[ -x $binary ]] || fail "no research-store binary at $binary"
     server_port=$(http_free_port)
     log "starting research-store on 127.0.0.1:$server_port (DB_POOL_MAX=$http_pool DB_POOLER=$http_pooler)"
     # Callers named by X-User-ID (AUTH_MODE=none), no rate limit: the figures are the store's,
