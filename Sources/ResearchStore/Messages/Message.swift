@@ -21,6 +21,20 @@ public struct Message: Sendable, Equatable {
         m.created_at
         """
 
+    /// `columns` but `content`: what a store reads back, since it sent the content itself.
+    static let columnsButContent: StaticString = """
+        m.id, m.session_id, m.seq, m.role, m.token_count, m.token_count_estimated, m.model, m.metadata, m.created_at
+        """
+
+    /// A row of `columnsButContent`, with the content that was stored.
+    init(row: PostgresRow, content: String) throws {
+        let (id, sessionID, seq, role, tokenCount, estimated, model, metadata, createdAt) = try row.decode(
+            (UUID, UUID, Int, String, Int, Bool, String?, PostgresRawJSON, Date).self)
+        self.init(
+            id: id, sessionID: sessionID, seq: seq, role: role, content: content, tokenCount: tokenCount,
+            tokenCountEstimated: estimated, model: model, metadata: .raw(metadata.text), createdAt: createdAt)
+    }
+
     init(row: PostgresRow) throws {
         let (id, sessionID, seq, role, content, tokenCount, estimated, model, metadata, createdAt) = try row.decode(
             (UUID, UUID, Int, String, String, Int, Bool, String?, PostgresRawJSON, Date).self)

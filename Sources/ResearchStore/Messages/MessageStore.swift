@@ -36,10 +36,13 @@ struct MessageStore: Sendable {
                         \(messages.map { Int64($0.tokenCount) }), \(messages.map(\.tokenCountEstimated)),
                         \(messages.map { $0.model ?? "" }), \(messages.map { PostgresRawJSON($0.metadata.serialized) }))
                  WITH ORDINALITY AS new (id, role, content, token_count, estimated, model, metadata, position)
-            RETURNING \(unescaped: Message.columns)
+            RETURNING \(unescaped: Message.columnsButContent)
             """)
         guard stored.count == count else { throw try await refusal(sessionID: sessionID, caller: caller) }
-        return try stored.map(Message.init(row:)).sorted { $0.seq < $1.seq }
+        let contents = Dictionary(uniqueKeysWithValues: messages.map { ($0.id, $0.content) })
+        return try stored.map { row in
+            try Message(row: row, content: contents[try row.decode(0, as: UUID.self)] ?? "")
+        }.sorted { $0.seq < $1.seq }
     }
 
     /// Appends each message to its own session, for many callers, in one statement (one commit):
@@ -94,11 +97,12 @@ struct MessageStore: Sendable {
                    accepted.token_count, accepted.estimated, nullif(accepted.model, ''), accepted.metadata,
                    target.last_message_at
             FROM accepted JOIN target ON target.id = accepted.session_id
-            RETURNING \(unescaped: Message.columns)
+            RETURNING \(unescaped: Message.columnsButContent)
             """)
+        let contents = Dictionary(uniqueKeysWithValues: messages.map { ($0.id, $0.content) })
         var stored: [UUID: Message] = [:]
         for row in rows {
-            let message = try Message(row: row)
+            let message = try Message(row: row, content: contents[try row.decode(0, as: UUID.self)] ?? "")
             stored[message.id] = message
         }
         let refused = appends.filter { stored[$0.message.id] == nil }
