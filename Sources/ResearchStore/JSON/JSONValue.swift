@@ -85,7 +85,7 @@ public indirect enum JSONValue: Sendable, Equatable {
     }
 
     /// A JSON string: runs that need no escaping are copied whole.
-    static func writeString(_ text: String, to output: inout [UInt8]) {
+    public static func writeString(_ text: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { bytes in

@@ -46,10 +46,10 @@ struct MessagesController {
         return JSONResponse(body: .page(page) { $0.json })
     }
 
-    @Sendable func contextWindow(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
+    @Sendable func contextWindow(_ request: Request, context: AppRequestContext) async throws -> JSONBytesResponse {
         let window = try await self.context.context(
             caller: try context.requireCaller(), sessionID: context.parameters.get("session_id") ?? "",
             query: request.queryValues)
-        return JSONResponse(body: window.json)
+        return JSONBytesResponse(bytes: window.jsonBytes)
     }
 }

@@ -13,3 +13,12 @@ struct JSONResponse: ResponseGenerator {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body.serializedBytes)))
     }
 }
+
+/// A JSON response whose body is already written as bytes (see `ContextWindow.jsonBytes`).
+struct JSONBytesResponse: ResponseGenerator {
+    var bytes: [UInt8]
+
+    func response(from request: Request, context: some RequestContext) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}

@@ -19,3 +19,33 @@ extension Message {
         ])
     }
 }
+
+extension Message {
+    /// The bytes of `json`, written straight into `output` without building the tree: the
+    /// context writes up to a thousand messages per answer, and the tree cost an allocation a field.
+    func writeJSON(to output: inout [UInt8]) {
+        func key(_ name: StaticString) {
+            output.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        }
+        key(#"{"id":""#)
+        output.append(contentsOf: id.lowercased.utf8)
+        key(#"","session_id":""#)
+        output.append(contentsOf: sessionID.lowercased.utf8)
+        key(#"","seq":"#)
+        output.append(contentsOf: String(seq).utf8)
+        key(#","role":"#)
+        JSONValue.writeString(role, to: &output)
+        key(#","content":"#)
+        JSONValue.writeString(content, to: &output)
+        key(#","token_count":"#)
+        output.append(contentsOf: String(tokenCount).utf8)
+        key(tokenCountEstimated ? #","token_count_estimated":true,"model":"# : #","token_count_estimated":false,"model":"#)
+        if let model { JSONValue.writeString(model, to: &output) } else { key("null") }
+        key(#","metadata":"#)
+        metadata.write(to: &output)
+        key(#","created_at":""#)
+        output.append(contentsOf: Timestamp.format(createdAt).utf8)
+        key(#""}"#)
+    }
+}
+
