@@ -13,7 +13,8 @@ struct AnalyticsStore: Sendable {
     }
 
     /// Inserts all events in one transaction, or none: each event is owned by its session's owner
-    /// (or by the caller when it names no session). The rows travel as one `COPY`.
+    /// (or by the caller when it names no session). One statement per batch: the rows travel as
+    /// arrays and are unnested by the server.
     func insert(_ events: [NewEvent], caller: Caller) async throws -> Int {
         let sessionIDs = Array(Set(events.compactMap(\.sessionID)))
         return try await pool.withTransaction { connection in
@@ -33,28 +34,26 @@ struct AnalyticsStore: Sendable {
                 }
             }
             let userIDs = events.map { event in event.sessionID.flatMap { owners[$0] } ?? caller.userID }
-            // The owners exist before their events; `now()` is the transaction's start, the time
-            // of every event that brings none (what the column's default would give).
-            let now = try await connection.query(
+            try await connection.query(
                 """
-                WITH owner AS (
-                    INSERT INTO users (id) SELECT DISTINCT unnest(\(Array(Set(userIDs)))) ON CONFLICT (id) DO NOTHING
-                )
-                SELECT date_trunc('milliseconds', now())
-                """)[0].decode(0, as: Date.self)
-            let rows = zip(events, userIDs).map { event, userID -> [String?] in
-                [
-                    userID, event.sessionID?.lowercased, event.eventType, event.properties.serialized,
-                    event.durationMilliseconds.map { "\($0)" }, Timestamp.format(event.occurredAt ?? now),
-                ]
-            }
-            // COPY, not INSERT … unnest: PostgreSQL parses COPY's rows for about half the CPU.
-            return try await connection.copyFrom(
-                table: "analytics_events",
-                columns: ["user_id", "session_id", "event_type", "properties", "duration_ms", "occurred_at"]
-            ) { writer in
-                for row in rows { try writer.appendRow(row) }
-            }
+                INSERT INTO users (id) SELECT DISTINCT unnest(\(Array(Set(userIDs))))
+                ON CONFLICT (id) DO NOTHING
+                """)
+            let noDuration = -1.0
+            let inserted = try await connection.query(
+                """
+                INSERT INTO analytics_events (user_id, session_id, event_type, properties, duration_ms, occurred_at)
+                SELECT raw.user_id, nullif(raw.session_id, '')::uuid, raw.event_type, raw.properties,
+                       nullif(raw.duration_ms, \(noDuration)),
+                       coalesce(nullif(raw.occurred_at, '')::timestamptz, date_trunc('milliseconds', now()))
+                FROM unnest(
+                    \(userIDs), \(events.map { $0.sessionID?.lowercased ?? "" }),
+                    \(events.map(\.eventType)), \(events.map { PostgresRawJSON($0.properties.serialized) }),
+                    \(events.map { $0.durationMilliseconds ?? noDuration }),
+                    \(events.map { $0.occurredAt.map(Timestamp.format) ?? "" })
+                ) AS raw (user_id, session_id, event_type, properties, duration_ms, occurred_at)
+                """)
+            return inserted.affectedRows
         }
     }
 
