@@ -63,7 +63,7 @@ struct GroupCommitMeasureTests {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         print(
             "MEASURE flushes=\(flushes) batch=\(batch) tasks=\(tasks): \(Int(Double(latencies.count) / seconds)) stores/s, "
-                + "mean group \(String(format: "%.1f", Double(statistics.messages) / Double(max(statistics.flushes, 1)))), "
+                + "mean group \(String(format: "%.1f", Double(statistics.items) / Double(max(statistics.flushes, 1)))), "
                 + "p50 \(milliseconds(latencies[latencies.count / 2])) ms, p99 \(milliseconds(latencies[latencies.count * 99 / 100])) ms")
     }
 }

@@ -150,6 +150,45 @@ struct GroupCommitTests {
         }
     }
 
+    @Test("concurrent session creates share a statement and its commit; each gets its own session and owner")
+    func groupedCreates() async throws {
+        let blocker = uniqueUser("blocker")
+        let owners = (0..<10).map { uniqueUser("owner\($0)") }
+        try await withPool { pool in
+            let sessions = SessionService(pool: pool, cursors: .random())
+            func create(_ owner: String) -> Task<Session, any Error> {
+                Task { try await sessions.create(caller: Caller(userID: owner), body: .object([("title", .string("t"))])) }
+            }
+            try await TestDatabase.withConnection { lock in
+                // An uncommitted insert of the blocker's users row makes both flushes that
+                // register that owner wait; ten more creates queue behind them meanwhile.
+                try await lock.query("BEGIN")
+                try await lock.query("INSERT INTO users (id) VALUES (\(blocker))")
+                let first = create(blocker)
+                #expect(try await waitUntil { sessions.groupCommitStatistics.flushing == 1 && sessions.groupCommitStatistics.queued == 0 })
+                let second = create(blocker)
+                #expect(try await waitUntil { sessions.groupCommitStatistics.flushing == 2 && sessions.groupCommitStatistics.queued == 0 })
+                let held = [first, second]
+                let queued = owners.map(create)
+                #expect(try await waitUntil { sessions.groupCommitStatistics.queued == 10 })
+                try await lock.query("ROLLBACK")
+                for task in held { #expect(try await task.value.userID == blocker) }
+                var ids: Set<UUID> = []
+                for (task, owner) in zip(queued, owners) {
+                    let session = try await task.value
+                    #expect(session.userID == owner && session.title == "t")
+                    ids.insert(session.id)
+                }
+                #expect(ids.count == 10)
+                let stored = try await lock.query("SELECT count(*) FROM sessions WHERE id = ANY(\(Array(ids)))")
+                #expect(try stored[0].decode(0, as: Int.self) == 10)
+            }
+            // Two flushes held, then the ten queued creates in one.
+            #expect(sessions.groupCommitStatistics.flushes == 3)
+            #expect(sessions.groupCommitStatistics.items == 12)
+        }
+    }
+
     @Test("a lone store is one flush of one, answered at once")
     func loneStore() async throws {
         let user = uniqueUser()
@@ -206,7 +245,7 @@ struct GroupCommitTests {
                 #expect(try await flushing.value.seq == 1)
             }
             #expect(messages.groupCommitStatistics.flushes == 1)
-            #expect(messages.groupCommitStatistics.messages == 1)
+            #expect(messages.groupCommitStatistics.items == 1)
         }
         let count = try await TestDatabase.withConnection { connection in
             try await connection.query("SELECT message_count FROM sessions WHERE id = \(session)")[0].decode(0, as: Int.self)

@@ -77,7 +77,8 @@ struct NewMessage: Sendable {
 }
 
 /// One `POST /db/messages/store`: a message for a session, on behalf of a caller.
-struct MessageAppend: Sendable {
+struct MessageAppend: Sendable, Identifiable {
+    var id: UUID { message.id }
     var sessionID: UUID
     var caller: Caller
     var message: NewMessage

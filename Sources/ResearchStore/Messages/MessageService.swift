@@ -6,28 +6,28 @@ import PostgresPool
 public struct MessageService: Sendable {
     let store: MessageStore
     let cursors: CursorSigner
-    let groupCommit: MessageAppendBatcher
+    let groupCommit: GroupCommit<MessageAppend, Message>
 
     /// Single stores are committed in groups (`groupCommit`); `flushed` is told each group's size.
     public init(
-        pool: PostgresPool, cursors: CursorSigner, groupCommit limits: MessageAppendBatcher.Limits = .init(),
+        pool: PostgresPool, cursors: CursorSigner, groupCommit limits: GroupCommitLimits = .init(),
         flushed: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
         let store = MessageStore(pool: pool)
         self.store = store
         self.cursors = cursors
-        groupCommit = MessageAppendBatcher(limits: limits, flushed: flushed) { await Self.appendEach($0, store: store) }
+        groupCommit = GroupCommit(limits: limits, flushed: flushed) { await Self.appendEach($0, store: store) }
     }
 
     /// What the group commit of single stores has done and is doing.
-    public var groupCommitStatistics: MessageAppendBatcher.Statistics { groupCommit.statistics }
+    public var groupCommitStatistics: GroupCommitStatistics { groupCommit.statistics }
 
     static let contentBytes = 256 * 1024
     static let batchSize = 1...1000
     static let listLimit = Paging(defaultLimit: 50, maximumLimit: 200)
 
     /// `POST /db/messages/store`: one message → the stored message, committed with whatever
-    /// other stores are waiting (see `MessageAppendBatcher`). Inside a shared transaction (an
+    /// other stores are waiting (see `GroupCommit`). Inside a shared transaction (an
     /// `Idempotency-Key`) it is written there instead, to commit with the key.
     public func store(caller: Caller, body: JSONValue) async throws -> Message {
         var input = InputReader(body)
@@ -35,7 +35,7 @@ public struct MessageService: Sendable {
         let message = Self.readMessage(body, path: "", input: &input)
         try input.finish()
         if store.pool.isInSharedTransaction { return try await append([message!], to: sessionID!, caller: caller)[0] }
-        return try await groupCommit.append(MessageAppend(sessionID: sessionID!, caller: caller, message: message!))
+        return try await groupCommit.write(MessageAppend(sessionID: sessionID!, caller: caller, message: message!))
     }
 
     /// `POST /db/messages/batch`: up to 1000 messages, stored in the given order, all or nothing.
@@ -99,22 +99,12 @@ public struct MessageService: Sendable {
                     return ServiceError.mapping(error, table: "messages")
                 }
             }
-        } catch let error where appends.count > 1 && isItemFailure(error) {
+        } catch let error where appends.count > 1 && failedForItsData(error) {
             var outcomes: [Result<Message, any Error>] = []
             for append in appends { outcomes += await appendEach([append], store: store) }
             return outcomes
         } catch {
             return Array(repeating: .failure(error), count: appends.count)
-        }
-    }
-
-    /// True when a statement failed for its data, so it wrote nothing: a mapped `422`, `404` or
-    /// `409`, or an error PostgreSQL answered that is not the database's moment.
-    private static func isItemFailure(_ error: any Error) -> Bool {
-        switch error {
-        case let error as ServiceError: [.invalid, .notFound, .conflict].contains(error.kind)
-        case let error as PostgresError: error.code == .server && !error.isTransient
-        default: false
         }
     }
 

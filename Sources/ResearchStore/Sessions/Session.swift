@@ -1,6 +1,14 @@
 import Foundation
 import Postgres
 
+/// A session as a client asks for it, validated.
+struct NewSession: Sendable, Identifiable {
+    var id: UUID
+    var userID: String
+    var title: String
+    var metadata: JSONValue
+}
+
 /// One conversation of one user.
 public struct Session: Sendable, Equatable {
     public var id: UUID

@@ -6,17 +6,25 @@ public struct SessionService: Sendable {
     let store: SessionStore
     let audit: AdminReadAudit
     let cursors: CursorSigner
+    let groupCommit: GroupCommit<NewSession, Session>
 
-    public init(pool: PostgresPool, cursors: CursorSigner) {
-        store = SessionStore(pool: pool)
+    /// Creates are committed in groups (`groupCommit`), as message stores are.
+    public init(pool: PostgresPool, cursors: CursorSigner, groupCommit limits: GroupCommitLimits = .init()) {
+        let store = SessionStore(pool: pool)
+        self.store = store
         audit = AdminReadAudit(pool: pool)
         self.cursors = cursors
+        groupCommit = GroupCommit(limits: limits) { await Self.createEach($0, store: store) }
     }
+
+    /// What the group commit of creates has done and is doing.
+    public var groupCommitStatistics: GroupCommitStatistics { groupCommit.statistics }
 
     static let titleLength = 1...200
     static let listLimit = Paging(defaultLimit: 20, maximumLimit: 100)
 
-    /// `POST /db/sessions/create`: `{"user_id"?, "title", "metadata"?}`.
+    /// `POST /db/sessions/create`: `{"user_id"?, "title", "metadata"?}`, committed with whatever
+    /// other creates are waiting; inside a shared transaction (an `Idempotency-Key`), there.
     public func create(caller: Caller, body: JSONValue) async throws -> Session {
         var input = InputReader(body)
         let owner = input.string(
@@ -28,8 +36,23 @@ public struct SessionService: Sendable {
         guard userID == caller.userID || caller.isAdmin else {
             throw ServiceError(.forbidden, "only an admin may create a session for another user")
         }
-        return try await database(table: "sessions") {
-            try await store.create(id: UUIDv7.make(), userID: userID, title: title!, metadata: metadata ?? .object([]))
+        let new = NewSession(id: UUIDv7.make(), userID: userID, title: title!, metadata: metadata ?? .object([]))
+        guard !store.pool.isInSharedTransaction else {
+            return try await database(table: "sessions") { try await store.createEach([new])[0] }
+        }
+        return try await groupCommit.write(new)
+    }
+
+    /// One group's creates; when the statement fails for one item's data, each alone.
+    static func createEach(_ sessions: [NewSession], store: SessionStore) async -> [Result<Session, any Error>] {
+        do {
+            return try await database(table: "sessions") { try await store.createEach(sessions) }.map { .success($0) }
+        } catch let error where sessions.count > 1 && failedForItsData(error) {
+            var outcomes: [Result<Session, any Error>] = []
+            for session in sessions { outcomes += await createEach([session], store: store) }
+            return outcomes
+        } catch {
+            return Array(repeating: .failure(error), count: sessions.count)
         }
     }
 

@@ -8,17 +8,31 @@ struct SessionStore: Sendable {
 
     /// Creates the session, registering its owner on first sight, in one statement. `DO NOTHING`
     /// takes no lock on an existing user, so one user's creates do not queue behind each other.
-    func create(id: UUID, userID: String, title: String, metadata: JSONValue) async throws -> Session {
+    /// Creates the sessions in one statement, their owners registered first (in id order, so
+    /// concurrent groups do not deadlock on a new owner); returns them in the order given.
+    func createEach(_ sessions: [NewSession]) async throws -> [Session] {
         let rows = try await pool.query(
             """
-            WITH owner AS (
-                INSERT INTO users (id) VALUES (\(userID)) ON CONFLICT (id) DO NOTHING
+            WITH item AS (
+                SELECT * FROM unnest(
+                    \(sessions.map(\.id)), \(sessions.map(\.userID)), \(sessions.map(\.title)),
+                    \(sessions.map { PostgresRawJSON($0.metadata.serialized) }))
+                WITH ORDINALITY AS given (id, user_id, title, metadata, position)
+            ),
+            owner AS (
+                INSERT INTO users (id) SELECT DISTINCT user_id FROM item ORDER BY user_id ON CONFLICT (id) DO NOTHING
             )
             INSERT INTO sessions (id, user_id, title, metadata)
-            VALUES (\(id), \(userID), \(title), \(PostgresRawJSON(metadata.serialized)))
+            SELECT id, user_id, title, metadata FROM item ORDER BY position
             RETURNING \(unescaped: Session.columns)
             """)
-        return try Session(row: rows[0])
+        let created = Dictionary(uniqueKeysWithValues: try rows.map { row in try Session(row: row) }.map { ($0.id, $0) })
+        return try sessions.map { new in
+            guard let session = created[new.id] else {
+                throw PostgresError(code: .protocolViolation, message: "a created session was not returned")
+            }
+            return session
+        }
     }
 
     /// The session if it exists and `caller` may see it.

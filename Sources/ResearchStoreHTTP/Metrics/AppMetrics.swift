@@ -61,7 +61,7 @@ public final class AppMetrics: Sendable {
 
     /// The Prometheus text exposition, with `db_pool_connections{state}` and the group commit's
     /// `message_store_queued` and `message_store_flushing` read now.
-    func exposition(pool: PostgresPoolStatistics, groupCommit: MessageAppendBatcher.Statistics) -> [UInt8] {
+    func exposition(pool: PostgresPoolStatistics, groupCommit: GroupCommitStatistics) -> [UInt8] {
         let states = [("open", pool.open), ("in_use", pool.inUse), ("idle", pool.idle), ("waiting", pool.waiting), ("max", pool.maximum)]
         for (state, value) in states {
             Gauge(label: "db_pool_connections", dimensions: [("state", state)], factory: factory).record(value)
