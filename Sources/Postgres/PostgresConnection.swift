@@ -114,11 +114,12 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Closes the connection and stops its thread. Safe to call twice.
     public func close() async {
-        let unsafe: UnsafeHandle? = try? await thread.run {
-            defer { self.handle = nil }
-            return self.handle.map(UnsafeHandle.init(pointer:))
+        // PQfinish sends Terminate, which may block: on the connection's thread, like every call.
+        _ = try? await thread.run {
+            guard let handle = self.handle else { return }
+            self.handle = nil
+            self.finish(handle)
         }
-        if let unsafe { finish(unsafe.pointer) }
         await thread.shutdown()
     }
 
