@@ -11,7 +11,8 @@ import Darwin
 ///
 /// It is also a `TaskExecutor`. The pool runs a lease holder's whole unit of work with this thread
 /// as the task's executor preference, so the unit's statements call libpq directly, with no thread
-/// hop per statement; code elsewhere (an actor, another task) hops here with `run`. Either way one
+/// hop per statement; a task without that preference (an unstructured task, a caller holding a
+/// bare connection) hops here with `run` for each call. Either way one
 /// thread, so one caller at a time: exclusivity is structural, not a convention.
 final class ConnectionThread: TaskExecutor, Sendable {
     private let thread = NIOThreadPool(numberOfThreads: 1)

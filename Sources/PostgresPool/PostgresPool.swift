@@ -48,8 +48,8 @@ public final class PostgresPool: Service, Sendable {
     /// Lends a connection to `body` and takes it back afterwards, whatever happens. Inside
     /// `withSharedTransaction` it lends that transaction's connection.
     ///
-    /// `body` runs with the connection's own thread as its task's executor preference (unless
-    /// the caller is isolated to an actor), so its statements reach libpq without a thread hop.
+    /// `body` runs with the connection's own thread as its task's executor preference (default
+    /// actors it calls run there too), so its statements reach libpq without a thread hop.
     public func withConnection<Result>(
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> sending Result
