@@ -128,10 +128,27 @@ final class GroupCommit<Item: Sendable & Identifiable, Output: Sendable>: Sendab
     }
 }
 
+/// Writes a group with `write` (one statement, retried whole by `database` after a deadlock).
+/// When that fails for one item's data (a CHECK backstop, a value PostgreSQL cannot hold),
+/// nothing was written and each item is written alone, so only the bad one fails; any other
+/// failure (the database unavailable) is every item's.
+func writeGroup<Item, Output>(
+    _ items: [Item], _ write: ([Item]) async throws -> [Result<Output, any Error>]
+) async -> [Result<Output, any Error>] {
+    do {
+        return try await write(items)
+    } catch let error where items.count > 1 && failedForItsData(error) {
+        var outcomes: [Result<Output, any Error>] = []
+        for item in items { outcomes += await writeGroup([item], write) }
+        return outcomes
+    } catch {
+        return Array(repeating: .failure(error), count: items.count)
+    }
+}
+
 /// True when a group's statement failed for its data, so it wrote nothing: a mapped `422`,
-/// `404` or `409`, or an error PostgreSQL answered that is not the database's moment. The group
-/// is then written item by item, so only the item at fault fails.
-func failedForItsData(_ error: any Error) -> Bool {
+/// `404` or `409`, or an error PostgreSQL answered that is not the database's moment.
+private func failedForItsData(_ error: any Error) -> Bool {
     switch error {
     case let error as ServiceError: [.invalid, .notFound, .conflict].contains(error.kind)
     case let error as PostgresError: error.code == .server && !error.isTransient

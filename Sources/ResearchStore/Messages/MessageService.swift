@@ -85,26 +85,16 @@ public struct MessageService: Sendable {
         }
     }
 
-    /// Writes a group of single stores in one statement; one outcome per store, errors mapped
-    /// for the client. The statement is retried whole after a deadlock (`database`). When it
-    /// fails for one item's data (a CHECK backstop, a value PostgreSQL cannot hold), nothing was
-    /// written and each item is written alone, so only the bad one fails; any other failure (the
-    /// database unavailable) is every item's.
+    /// Writes a group of single stores in one statement (see `writeGroup`); one outcome per
+    /// store, errors mapped for the client.
     static func appendEach(_ appends: [MessageAppend], store: MessageStore) async -> [Result<Message, any Error>] {
-        do {
-            let outcomes = try await database(table: "messages") { try await store.appendEach(appends) }
-            return outcomes.map { outcome in
+        await writeGroup(appends) { appends in
+            try await database(table: "messages") { try await store.appendEach(appends) }.map { outcome in
                 outcome.mapError { error in
                     if let refusal = error as? MessageStore.Refusal { return Self.error(refusal) }
                     return ServiceError.mapping(error, table: "messages")
                 }
             }
-        } catch let error where appends.count > 1 && failedForItsData(error) {
-            var outcomes: [Result<Message, any Error>] = []
-            for append in appends { outcomes += await appendEach([append], store: store) }
-            return outcomes
-        } catch {
-            return Array(repeating: .failure(error), count: appends.count)
         }
     }
 

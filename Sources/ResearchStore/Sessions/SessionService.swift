@@ -43,16 +43,10 @@ public struct SessionService: Sendable {
         return try await groupCommit.write(new)
     }
 
-    /// One group's creates; when the statement fails for one item's data, each alone.
+    /// One group's creates in one statement (see `writeGroup`).
     static func createEach(_ sessions: [NewSession], store: SessionStore) async -> [Result<Session, any Error>] {
-        do {
-            return try await database(table: "sessions") { try await store.createEach(sessions) }.map { .success($0) }
-        } catch let error where sessions.count > 1 && failedForItsData(error) {
-            var outcomes: [Result<Session, any Error>] = []
-            for session in sessions { outcomes += await createEach([session], store: store) }
-            return outcomes
-        } catch {
-            return Array(repeating: .failure(error), count: sessions.count)
+        await writeGroup(sessions) { sessions in
+            try await database(table: "sessions") { try await store.createEach(sessions) }.map { .success($0) }
         }
     }
 
