@@ -1,3 +1,4 @@
+import NIOCore
 import Postgres
 
 /// The pool's bookkeeping. A value type mutated only under the pool's lock; its methods decide,
@@ -12,7 +13,8 @@ struct PoolState {
         let id: Int
         let continuation: CheckedContinuation<PostgresConnection, any Error>
         let enqueuedAt: ContinuousClock.Instant
-        let timeout: Task<Void, Never>
+        /// Fires `acquireTimeout` after queueing; cancelled (and freed at once) when served.
+        let timeout: Scheduled<Void>
     }
 
     /// A waiter that has been given its outcome; resume it outside the lock.

@@ -1,4 +1,6 @@
 import Logging
+import NIOCore
+import NIOPosix
 import Postgres
 import ServiceLifecycle
 import Synchronization
@@ -116,10 +118,11 @@ public final class PostgresPool: Service, Sendable {
     private func wait(id: Int, openConnection: Bool) async throws -> PostgresConnection {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                let timeout = Task { [configuration] in
-                    try? await Task.sleep(for: configuration.acquireTimeout)
-                    if !Task.isCancelled { self.timeOut(waiter: id) }
-                }
+                // A NIO timer, not a sleeping task: a cancelled `Task.sleep` holds its memory
+                // until its deadline, so every served waiter would cost memory for a whole timeout.
+                let timeout = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(
+                    in: TimeAmount(configuration.acquireTimeout)
+                ) { self.timeOut(waiter: id) }
                 let waiter = PoolState.Waiter(
                     id: id, continuation: continuation, enqueuedAt: .now, timeout: timeout)
                 let result = state.withLock { $0.enqueue(waiter) }

@@ -27,7 +27,7 @@ enum JSONRequest {
                 }
             }
             group.addTask {
-                try await Task.sleep(for: timeout)
+                try await TimerSleep.sleep(for: timeout)
                 throw RequestRefusal(
                     status: .requestTimeout, detail: "the request body did not arrive within \(timeout.components.seconds) s",
                     headers: [.connection: "close"])

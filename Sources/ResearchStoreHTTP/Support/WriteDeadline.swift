@@ -20,7 +20,7 @@ final class WriteDeadline: Sendable {
             group.addTask {
                 let interval = min(timeout / 4, .seconds(1))
                 while true {
-                    try await Task.sleep(for: interval)
+                    try await TimerSleep.sleep(for: interval)
                     if deadline.isStalled {
                         onStall()
                         return
