@@ -76,11 +76,4 @@ struct ExportMemoryTests {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// A `VmRSS`/`VmHWM` figure of /proc/PID/status, in KiB.
-    func memoryKiB(pid: Int32, field: String) throws -> Int {
-        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix(field + ":") })
-        return try #require(Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? ""))
-    }
-
 }

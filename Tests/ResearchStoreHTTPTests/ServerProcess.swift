@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
     import Glibc
@@ -25,3 +26,10 @@ func freePort() throws -> Int { try closedLoopbackPort() }
 /// A loopback socket listening on a port of the kernel's choosing: the port is busy until the
 /// descriptor is closed.
 func listeningSocket() throws -> (descriptor: Int32, port: Int) { try loopbackSocket(listening: true) }
+
+/// A figure of /proc/PID/status (`VmRSS`, `VmHWM`, `RssAnon`, …), in KiB.
+func memoryKiB(pid: Int32, field: String) throws -> Int {
+    let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+    let line = try #require(status.split(separator: "\n").first { $0.hasPrefix(field + ":") })
+    return try #require(Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? ""))
+}
