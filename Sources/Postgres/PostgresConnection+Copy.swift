@@ -17,7 +17,7 @@ extension PostgresConnection {
 
     private func blockingCopy(statement: String, writeRows: (PostgresCopyWriter) throws -> Void) throws -> Int {
         let handle = try liveHandle()
-        if beginPending {
+        if beginPending {  // statements queued to follow wait for the next round trip
             beginPending = false
             _ = try consume(PQexec(handle, "BEGIN"), handle: handle)
         }

@@ -16,20 +16,50 @@ extension PostgresConnection {
         if queries.isEmpty { return [] }
         for query in queries { try query.bindings.checkEncoded() }
         return try await runCancellable {
-            if self.beginPending { return try self.sendingPendingBegin(queries) }
+            if self.hasPending { return try self.sendingPending(queries) }
             return try self.blockingPipeline(queries)
         }
     }
 
-    /// Sends the `BEGIN` that `withTransaction` left pending in one pipeline with `queries`, and
-    /// returns their rows (not BEGIN's); a failure's `statementIndex` counts `queries` only.
-    func sendingPendingBegin(_ queries: [PostgresQuery]) throws -> [PostgresRows] {
+    /// Queues `query` to travel behind the statements of this connection's next round trip, in
+    /// the same pipeline and before its sync point, so it costs no round trip of its own: for a
+    /// statement that must succeed for the next ones to count, but whose rows nobody reads (an
+    /// audit entry written with the read it records). If it fails, that round trip throws. It
+    /// commits with them: in their transaction, or at the sync point after an explicit `COMMIT`.
+    /// The pool sends what is still queued when a lease ends, and drops it when the lease failed.
+    public func sendAfterNextStatements(_ query: PostgresQuery) async throws {
+        try query.bindings.checkEncoded()
+        try await thread.run { self.statementsAfter.append(query) }
+    }
+
+    /// Sends what `sendAfterNextStatements` queued, if no round trip has taken it yet.
+    public func sendQueuedStatements() async throws {
+        try await runCancellable {
+            if !self.statementsAfter.isEmpty { _ = try self.sendingPending([]) }
+        }
+    }
+
+    /// Drops what `sendAfterNextStatements` queued (the lease failed before sending it).
+    public func dropQueuedStatements() async {
+        try? await thread.run { self.statementsAfter.removeAll() }
+    }
+
+    /// A `BEGIN` that `withTransaction` left pending, or statements queued to follow.
+    var hasPending: Bool { beginPending || !statementsAfter.isEmpty }
+
+    /// Sends `queries` in one pipeline with the pending `BEGIN` before them and the queued
+    /// statements after them, and returns the rows of `queries` only; a failure's
+    /// `statementIndex` counts `queries` only (nil when it was one of the others).
+    func sendingPending(_ queries: [PostgresQuery]) throws -> [PostgresRows] {
+        let before: [PostgresQuery] = beginPending ? ["BEGIN"] : []
+        let after = statementsAfter
         beginPending = false
+        statementsAfter = []
         do {
-            return Array(try blockingPipeline(["BEGIN"] + queries).dropFirst())
+            return Array(try blockingPipeline(before + queries + after).dropFirst(before.count).prefix(queries.count))
         } catch var error as PostgresError {
-            error.statementIndex = error.statementIndex.map { $0 - 1 }
-            if queries.count == 1, error.statementIndex == 0 { error.statementIndex = nil }
+            error.statementIndex = error.statementIndex.map { $0 - before.count }.flatMap { queries.indices.contains($0) ? $0 : nil }
+            if queries.count == 1 { error.statementIndex = nil }
             throw error
         }
     }

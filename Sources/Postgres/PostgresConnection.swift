@@ -15,7 +15,8 @@ import Darwin
 /// prefers that thread as its executor (`taskExecutor`; the pool arranges it for each lease)
 /// calls libpq directly; any other caller hops to the thread for the call.
 public final class PostgresConnection: @unchecked Sendable {
-    // Safety of @unchecked Sendable: `handle`, `preparedStatements`, `isBroken` and `beginPending` are touched
+    // Safety of @unchecked Sendable: `handle`, `preparedStatements`, `isBroken`, `beginPending` and
+    // `statementsAfter` are touched
     // only on `thread` (one thread, so one call at a time), or in deinit and `close()`, when
     // nothing else can call. `cancellation` is behind a Mutex because a cancelling task touches it
     // from another thread; `cancelSending` is held by the canceller thread for the duration of one
@@ -25,8 +26,11 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Set when libpq was left in a state the wrapper cannot recover from (a COPY it did not ask for).
     private var isBroken = false
     /// `withTransaction` began a transaction whose `BEGIN` is not sent yet: it travels with the
-    /// first statement, in one round trip (see `sendingPendingBegin`).
+    /// first statement, in one round trip (see `sendingPending`).
     var beginPending = false
+    /// Statements that `sendAfterNextStatements` queued: they travel behind the next round trip's
+    /// statements, before its sync point (see `sendingPending`).
+    var statementsAfter: [PostgresQuery] = []
     private let cancellation = Mutex(CancellationState())
     private let cancelSending = Mutex(())
     private let noticeReceiver: NoticeReceiver
@@ -183,7 +187,7 @@ public final class PostgresConnection: @unchecked Sendable {
     func blockingQuery(_ query: PostgresQuery) throws -> PostgresRows {
         try query.bindings.checkEncoded()
         let handle = try liveHandle()
-        if beginPending { return try sendingPendingBegin([query])[0] }
+        if hasPending { return try sendingPending([query])[0] }
         guard configuration.usePreparedStatements else {
             return try consume(
                 query.bindings.withCArrays { count, types, values, lengths, formats in

@@ -5,6 +5,8 @@ extension PostgresPool {
     struct SharedTransaction: Sendable {
         let pool: ObjectIdentifier
         let connection: PostgresConnection
+        /// False for `withPinnedConnection`: one connection, but each unit its own transaction.
+        var isTransaction = true
     }
 
     @TaskLocal static var sharedTransaction: SharedTransaction?
@@ -27,16 +29,35 @@ extension PostgresPool {
         }
     }
 
-    /// The connection of the shared transaction this task runs in, if it is one of this pool's.
+    /// Runs `body` on one connection: every `withConnection`, `withTransaction` and `query` of
+    /// this pool that `body` makes uses it, each committing on its own as usual. For a unit whose
+    /// statements must share a connection without sharing a transaction, such as a read and the
+    /// audit entry queued to follow it (`PostgresConnection.sendAfterNextStatements`).
+    /// Inside `withSharedTransaction` it joins that transaction's connection.
+    public func withPinnedConnection<Result: Sendable>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        if let shared = sharedConnection { return try await body(shared) }
+        return try await withConnection { connection in
+            let pinned = SharedTransaction(pool: ObjectIdentifier(self), connection: connection, isTransaction: false)
+            return try await Self.$sharedTransaction.withValue(pinned) { try await body(connection) }
+        }
+    }
+
+    /// The connection of the shared transaction or pinned connection this task runs on, if it is one of this pool's.
     var sharedConnection: PostgresConnection? {
         guard let shared = Self.sharedTransaction, shared.pool == ObjectIdentifier(self) else { return nil }
         return shared.connection
     }
 
     /// True while the calling task runs inside `withSharedTransaction` of this pool.
-    public var isInSharedTransaction: Bool { sharedConnection != nil }
+    public var isInSharedTransaction: Bool {
+        guard let shared = Self.sharedTransaction, shared.pool == ObjectIdentifier(self) else { return false }
+        return shared.isTransaction
+    }
 
     /// True while the calling task runs inside `withSharedTransaction` of any pool: a failed
     /// statement then aborts the whole unit, so only the unit as a whole may be retried.
-    public static var sharedTransactionIsActive: Bool { sharedTransaction != nil }
+    public static var sharedTransactionIsActive: Bool { sharedTransaction?.isTransaction ?? false }
 }

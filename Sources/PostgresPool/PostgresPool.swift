@@ -59,7 +59,16 @@ public final class PostgresPool: Service, Sendable {
         if let shared = sharedConnection { return try await body(shared) }
         let connection = try await lease()
         do {
-            let result = try await Self.preferring(connection.taskExecutor) { try await body(connection) }
+            let result = try await Self.preferring(connection.taskExecutor) {
+                do {
+                    let result = try await body(connection)
+                    try await connection.sendQueuedStatements()
+                    return result
+                } catch {
+                    await connection.dropQueuedStatements()
+                    throw error
+                }
+            }
             release(connection)
             return result
         } catch {
@@ -85,7 +94,10 @@ public final class PostgresPool: Service, Sendable {
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {
-        if let shared = sharedConnection { return try await body(shared) }  // joins the shared transaction
+        if let shared = Self.sharedTransaction, shared.pool == ObjectIdentifier(self) {
+            if shared.isTransaction { return try await body(shared.connection) }  // joins the shared transaction
+            return try await shared.connection.withTransaction { connection in try await body(connection) }
+        }
         return try await withConnection { connection in
             try await connection.withTransaction { connection in try await body(connection) }
         }

@@ -225,6 +225,61 @@ struct AuditEntriesTests {
         }
     }
 
+    @Test("an admin's read whose entry cannot be written fails and hands over nothing; usage and feedback reads are recorded")
+    func unrecordableReadFails() async throws {
+        let owner = uniqueUser("owner")
+        let admin = uniqueUser("admin")
+        try await withAPI { client in
+            let session = try await createSession(client, user: owner)
+            _ = try await storeMessage(client, user: owner, session: session, content: "words only the owner may see")
+            // Refuse every audit entry about this one session, and only those.
+            let refuse = TestDatabase.uniqueName("refuse_audit")
+            _ = try await TestDatabase.withConnection { connection in
+                try await connection.query(
+                    """
+                    CREATE FUNCTION \(identifier: refuse)() RETURNS trigger LANGUAGE plpgsql
+                    AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$
+                    """)
+                let name = PostgresQuery.quoteIdentifier(refuse)
+                try #require(UUID(uuidString: session) != nil)  // so it can be spliced into the DDL
+                try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            CREATE TRIGGER \(name) BEFORE INSERT ON audit_log FOR EACH ROW
+                            WHEN (NEW.target_id = '\(session)') EXECUTE FUNCTION \(name)()
+                            """))
+            }
+            defer {
+                Task {
+                    _ = try? await TestDatabase.withConnection { connection in
+                        try await connection.query("DROP TRIGGER \(identifier: refuse) ON audit_log")
+                        try await connection.query("DROP FUNCTION \(identifier: refuse)()")
+                    }
+                }
+            }
+            for path in ["/db/sessions/\(session)", "/db/sessions/\(session)/messages", "/db/context/\(session)"] {
+                let response = try await client.call(.get, path, as: admin, admin: true)
+                #expect(response.status.code >= 500, "\(path): \(response.status)")
+                #expect(!String(buffer: response.body).contains("words only the owner"), "\(path)")
+            }
+            #expect(try await client.call(.get, "/db/sessions/\(session)/messages", as: owner).status == .ok)  // no entry needed
+
+            // The two targets the other test does not read.
+            let usage = try json(
+                try await client.call(
+                    .post, "/db/llm-usage", as: owner,
+                    json: #"{"session_id":"\#(session)","provider":"p","model":"m","prompt_tokens":1,"completion_tokens":1,"duration_ms":1}"#))["id"] as? String
+            let feedback = try json(
+                try await client.call(.post, "/db/feedback", as: owner, json: #"{"target_type":"session","target_id":"\#(session)","rating":5}"#))["id"] as? String
+            for (kind, id) in [("llm-usage", try #require(usage)), ("feedback", try #require(feedback))] {
+                #expect(try await client.call(.get, "/db/\(kind)/\(id)", as: admin, admin: true).status == .ok)
+                let recorded = try await entries(target: id)
+                #expect(recorded.map(\.action) == ["admin.read"], "\(kind)")
+                #expect(recorded.allSatisfy { $0.actor == admin && $0.details.contains(owner) })
+            }
+        }
+    }
+
     @Test("deleting a session is recorded with its owner and message count, in the same transaction")
     func sessionDeletion() async throws {
         let owner = uniqueUser("owner")

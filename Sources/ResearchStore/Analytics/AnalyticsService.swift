@@ -66,10 +66,11 @@ public struct AnalyticsService: Sendable {
 
     /// `GET /db/analytics/sessions/{id}`.
     public func session(caller: Caller, id: String) async throws -> SessionAnalytics {
-        let figures = try await lookUp("session", id: id, table: "sessions") { try await store.sessionFigures(sessionID: $0, caller: caller) }
-        try await AdminReadAudit(pool: store.pool).record(
-            caller, targetType: "session", targetID: figures.sessionID.lowercased, session: figures.sessionID)
-        return figures
+        try await lookUp("session", id: id, table: "sessions") { id in
+            try await AdminReadAudit(pool: store.pool).reading(caller, .session(id)) {
+                try await store.sessionFigures(sessionID: id, caller: caller)
+            }
+        }
     }
 
     /// One event's fields.

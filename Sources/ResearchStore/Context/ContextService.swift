@@ -20,12 +20,11 @@ public struct ContextService: Sendable {
         let maxTokens = reader.integer("max_tokens", in: Self.maxTokensRange, default: Self.defaultMaxTokens)
         let maxMessages = reader.integer("max_messages", in: Self.maxMessagesRange, default: Self.defaultMaxMessages)
         try reader.finish()
-        let window = try await lookUp("session", id: sessionID, table: "messages") {
-            try await load(sessionID: $0, caller: caller, maxTokens: maxTokens, maxMessages: maxMessages)
+        return try await lookUp("session", id: sessionID, table: "messages") { id in
+            try await AdminReadAudit(pool: pool).reading(caller, .session(id)) {
+                try await load(sessionID: id, caller: caller, maxTokens: maxTokens, maxMessages: maxMessages)
+            }
         }
-        try await AdminReadAudit(pool: pool).record(
-            caller, targetType: "session", targetID: window.session.id.lowercased, owner: window.session.userID)
-        return window
     }
 
     /// Reads the session, its most recent messages within both budgets (the longest run any

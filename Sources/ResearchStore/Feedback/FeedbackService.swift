@@ -34,8 +34,8 @@ public struct FeedbackService: Sendable {
 
     /// `GET /db/feedback/{id}`.
     public func get(caller: Caller, id: String) async throws -> Feedback {
-        let feedback = try await lookUp("feedback", id: id, table: "feedback") { try await store.find(id: $0, caller: caller) }
-        try await AdminReadAudit(pool: store.pool).record(caller, targetType: "feedback", targetID: feedback.id.lowercased, owner: feedback.userID)
-        return feedback
+        try await lookUp("feedback", id: id, table: "feedback") { id in
+            try await AdminReadAudit(pool: store.pool).reading(caller, .feedback(id)) { try await store.find(id: id, caller: caller) }
+        }
     }
 }

@@ -51,10 +51,9 @@ public struct MessageService: Sendable {
 
     /// `GET /db/messages/{id}`.
     public func get(caller: Caller, id: String) async throws -> Message {
-        let message = try await lookUp("message", id: id, table: "messages") { try await store.find(id: $0, caller: caller) }
-        try await AdminReadAudit(pool: store.pool).record(
-            caller, targetType: "message", targetID: message.id.lowercased, session: message.sessionID)
-        return message
+        try await lookUp("message", id: id, table: "messages") { id in
+            try await AdminReadAudit(pool: store.pool).reading(caller, .message(id)) { try await store.find(id: id, caller: caller) }
+        }
     }
 
     /// `GET /db/sessions/{id}/messages?limit=&cursor=&order=asc|desc`.
@@ -65,13 +64,13 @@ public struct MessageService: Sendable {
         try reader.finish()
         let kind = "messages-\(order)"
         let cursor = try reader.cursor(kind: kind, signer: cursors)
-        let messages = try await lookUp("session", id: sessionID, table: "messages") {
-            try await store.page(
-                sessionID: $0, caller: caller, ascending: order == "asc", afterSeq: cursor.map { Int(clamping: $0.position) },
-                limit: limit + 1)
+        let messages = try await lookUp("session", id: sessionID, table: "messages") { id in
+            try await AdminReadAudit(pool: store.pool).reading(caller, .session(id)) {
+                try await store.page(
+                    sessionID: id, caller: caller, ascending: order == "asc", afterSeq: cursor.map { Int(clamping: $0.position) },
+                    limit: limit + 1)
+            }
         }
-        try await AdminReadAudit(pool: store.pool).record(
-            caller, targetType: "session", targetID: sessionID.lowercased(), session: UUID(uuidString: sessionID))
         return Page(items: messages, limit: limit, signer: cursors) { Cursor(kind: kind, position: Int64($0.seq)) }
     }
 

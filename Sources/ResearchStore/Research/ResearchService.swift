@@ -35,12 +35,9 @@ public struct ResearchService: Sendable {
 
     /// `GET /db/research/{id}`.
     public func get(caller: Caller, id: String) async throws -> ResearchRequest {
-        let research = try await lookUp("research request", id: id, table: "research_requests") {
-            try await store.find(id: $0, caller: caller)
+        try await lookUp("research request", id: id, table: "research_requests") { id in
+            try await AdminReadAudit(pool: store.pool).reading(caller, .research(id)) { try await store.find(id: id, caller: caller) }
         }
-        try await AdminReadAudit(pool: store.pool).record(
-            caller, targetType: "research", targetID: research.id.lowercased, session: research.sessionID)
-        return research
     }
 
     /// `PATCH /db/research/{id}`: `{"status", "result"?, "error"?, "sources"?}`.

@@ -52,9 +52,9 @@ public struct SessionService: Sendable {
 
     /// `GET /db/sessions/{id}`.
     public func get(caller: Caller, id: String) async throws -> Session {
-        let session = try await lookUp("session", id: id, table: "sessions") { try await store.find(id: $0, caller: caller) }
-        try await audit.record(caller, targetType: "session", targetID: session.id.lowercased, owner: session.userID)
-        return session
+        try await lookUp("session", id: id, table: "sessions") { id in
+            try await audit.reading(caller, .session(id)) { try await store.find(id: id, caller: caller) }
+        }
     }
 
     /// `PATCH /db/sessions/{id}`: `{"title"?, "status"?, "metadata"?}`; metadata is replaced whole.
@@ -88,9 +88,10 @@ public struct SessionService: Sendable {
             throw ServiceError(.forbidden, "only an admin may list another user's sessions")
         }
         let owner = caller.isAdmin ? userID : caller.userID
-        if let owner { try await audit.record(caller, targetType: "user", targetID: owner, owner: owner) }
         let sessions = try await database(table: "sessions") {
-            try await store.list(userID: owner, status: status, after: cursor, limit: limit + 1)
+            let list = { try await store.list(userID: owner, status: status, after: cursor, limit: limit + 1) }
+            guard let owner else { return try await list() }
+            return try await audit.reading(caller, .user(owner), list)
         }
         return Page(items: sessions, limit: limit, signer: cursors) {
             Cursor(kind: "sessions", position: $0.updatedAt.millisecondsSince1970, id: $0.id)

@@ -49,9 +49,9 @@ public struct LLMUsageService: Sendable {
 
     /// `GET /db/llm-usage/{id}`.
     public func get(caller: Caller, id: String) async throws -> LLMUsage {
-        let usage = try await lookUp("LLM usage record", id: id, table: "llm_usage") { try await store.find(id: $0, caller: caller) }
-        try await AdminReadAudit(pool: store.pool).record(caller, targetType: "llm_usage", targetID: usage.id.lowercased, owner: usage.userID)
-        return usage
+        try await lookUp("LLM usage record", id: id, table: "llm_usage") { id in
+            try await AdminReadAudit(pool: store.pool).reading(caller, .llmUsage(id)) { try await store.find(id: id, caller: caller) }
+        }
     }
 
     /// `cost_usd`: a non-negative number below 10^8 with at most 6 decimals, kept exact.

@@ -20,9 +20,10 @@ public struct UserService: Sendable {
     /// `GET /db/users/{id}`.
     public func get(caller: Caller, id: String) async throws -> User {
         try checkAccess(caller, to: id)
-        let user = try await database(table: "users") { try await store.find(id: id) }
+        let user = try await database(table: "users") {
+            try await AdminReadAudit(pool: pool).reading(caller, .user(id)) { try await store.find(id: id) }
+        }
         guard let user else { throw ServiceError.notFound("user") }
-        try await AdminReadAudit(pool: pool).record(caller, targetType: "user", targetID: id, owner: id)
         return user
     }
 
