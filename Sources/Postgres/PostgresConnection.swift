@@ -16,11 +16,10 @@ import Darwin
 /// calls libpq directly; any other caller hops to the thread for the call.
 public final class PostgresConnection: @unchecked Sendable {
     // Safety of @unchecked Sendable: `handle`, `preparedStatements`, `isBroken`, `beginPending` and
-    // `statementsAfter` are touched
-    // only on `thread` (one thread, so one call at a time), or in deinit and `close()`, when
-    // nothing else can call. `cancellation` is behind a Mutex because a cancelling task touches it
-    // from another thread; `cancelSending` is held by the canceller thread for the duration of one
-    // `PQcancel` (see `sendCancelRequest`).
+    // `statementsAfter` are touched only on `thread` (one thread, so one call at a time), or in
+    // deinit and `close()`, when nothing else can call. `cancellation` is behind a Mutex because a
+    // cancelling task touches it from another thread; `cancelSending` is held by the canceller
+    // thread for the duration of one `PQcancel` (see `sendCancelRequest`).
     private var handle: OpaquePointer?
     lazy var preparedStatements = PreparedStatementCache(limit: configuration.maximumPreparedStatements)
     /// Set when libpq was left in a state the wrapper cannot recover from (a COPY it did not ask for).
