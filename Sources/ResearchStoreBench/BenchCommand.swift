@@ -42,7 +42,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Rows pre-loaded into bench_items for the SELECT.")
     var selectRows: Int = 200_000
 
-    @Option(help: "thread (the wrapper's pool) or event-loop (the epoll engine; INSERT and SELECT only, prepared).")
+    @Option(help: "thread (the wrapper's pool), event-loop (the epoll engine; INSERT and SELECT only, prepared) or event-loop-pinned (the same, tasks on the loop thread).")
     var engine: Engine = .thread
 
     func validate() throws {
@@ -71,7 +71,7 @@ struct BenchCommand: AsyncParsableCommand {
             .with("duration_s", duration).with("warmup_s", warmup).emit()
 
         for single in workload.expanded {
-            if engine == .eventLoop, single == .copy || single == .pipeline {
+            if engine.isEventLoop, single == .copy || single == .pipeline {
                 progress("\(single) runs on the thread engine only: skipped")
                 continue
             }
@@ -85,7 +85,7 @@ struct BenchCommand: AsyncParsableCommand {
                 ReportLine("INFO").with("select_start_min", starts.lowerBound)
                     .with("select_start_max", starts.upperBound).emit()
                 for tasks in taskCounts {
-                    if engine == .eventLoop {
+                    if engine.isEventLoop {
                         try await measureOnEventLoop(setup, "select", tasks: tasks, selectStarts: starts)
                         continue
                     }
@@ -96,7 +96,7 @@ struct BenchCommand: AsyncParsableCommand {
                 }
             case .insert:
                 for tasks in taskCounts {
-                    if engine == .eventLoop {
+                    if engine.isEventLoop {
                         try await measureOnEventLoop(setup, "insert", tasks: tasks, selectStarts: 0...0)
                         continue
                     }
@@ -126,10 +126,11 @@ struct BenchCommand: AsyncParsableCommand {
     ) async throws {
         #if canImport(Glibc)
         if name == "select" {
-            try await setup.measureOnEventLoop(name, operation: EventLoopSelectOperation(starts: selectStarts), tasks: tasks)
+            try await setup.measureOnEventLoop(
+                name, operation: EventLoopSelectOperation(starts: selectStarts), tasks: tasks, engine: engine)
         } else {
             try await setup.measureOnEventLoop(
-                name, operation: EventLoopInsertOperation(payload: BenchSchema.payload), tasks: tasks)
+                name, operation: EventLoopInsertOperation(payload: BenchSchema.payload), tasks: tasks, engine: engine)
         }
         #else
         throw BenchFailure("the event-loop engine needs Linux (epoll)")

@@ -4,10 +4,13 @@ import PostgresPool
 protocol LoadTarget: Sendable {
     /// Leases that had to wait for a connection so far.
     var leaseWaits: Int { get }
+    /// The executor the load tasks should prefer, if any (nil: the global concurrent executor).
+    var taskExecutor: (any TaskExecutor)? { get }
 }
 
 extension PostgresPool: LoadTarget {
     var leaseWaits: Int { statistics.waits }
+    var taskExecutor: (any TaskExecutor)? { nil }
 }
 
 /// One unit of work a load task repeats against its target: a statement or a pipelined batch.

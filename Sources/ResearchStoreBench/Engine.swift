@@ -6,4 +6,9 @@ enum Engine: String, CaseIterable, ExpressibleByArgument, Sendable {
     case thread
     /// The benchmark-only epoll engine (`EventLoopEngine/`): non-blocking libpq, one loop thread.
     case eventLoop = "event-loop"
+    /// The same engine, with the load tasks preferring the loop thread as their executor: the whole
+    /// statement (lease, send, wait, decode) runs on that one thread, so resuming hops nowhere.
+    case eventLoopPinned = "event-loop-pinned"
+
+    var isEventLoop: Bool { self != .thread }
 }

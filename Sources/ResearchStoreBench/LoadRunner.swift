@@ -55,7 +55,7 @@ struct LoadRunner<Operation: BenchOperation>: Sendable {
 
         let outcomes = try await withThrowingTaskGroup(of: TaskOutcome.self) { group in
             for index in 0..<tasks {
-                group.addTask {
+                group.addTask(executorPreference: target.taskExecutor) {
                     var outcome = TaskOutcome(recorder: LatencyRecorder(capacity: capacity))
                     var random = SplitMix64(seed: seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
                     while true {

@@ -8,30 +8,49 @@ import Synchronization
 /// Registrations are one-shot: reporting an event disarms the socket, so the thread sees a
 /// connection again only after someone arms it with `epoll_ctl(MOD)`. Each registration's data is
 /// the unretained address of its `LoopConnection` (the engine keeps them alive until `stop()`);
-/// data 0 is the stop pipe.
-final class EpollLoop: Sendable {
+/// data 0 is the stop pipe, data 1 the job pipe.
+///
+/// It is also a `TaskExecutor`, for the pinned variant: a task that prefers it runs on this
+/// thread, so a continuation the thread resumes is run by the same thread after the current batch
+/// of events, with no hand-over to another thread.
+final class EpollLoop: TaskExecutor, Sendable {
     private let epoll: Epoll
     private let descriptor: Int32
-    /// A pipe whose read end is registered with data 0: a byte written stops the thread.
-    private let stopRead: Int32
-    private let stopWrite: Int32
+    /// A byte written here stops the thread.
+    private let stopPipe: (read: Int32, write: Int32)
+    /// A byte written here wakes the thread for jobs enqueued from other threads.
+    private let wakePipe: (read: Int32, write: Int32)
     private let stopped = Mutex<CheckedContinuation<Void, Never>?>(nil)
+    private let jobs = Mutex(JobQueue())
+    /// `pthread_self()` of the loop thread (0 until it runs).
+    private let threadID = Atomic<UInt>(0)
+
+    private struct JobQueue {
+        var jobs: [UnownedJob] = []
+        var isStopped = false
+    }
 
     init() throws {
         epoll = try Epoll.load()
         descriptor = epoll.create(Int32(O_CLOEXEC))
         guard descriptor >= 0 else { throw BenchFailure("epoll_create1 failed: errno \(errno)") }
-        var ends: [Int32] = [0, 0]
-        guard pipe(&ends) == 0 else {
-            close(descriptor)
-            throw BenchFailure("pipe failed: errno \(errno)")
+        stopPipe = try Self.makePipe()
+        wakePipe = try Self.makePipe()
+        for (pipe, data) in [(stopPipe.read, UInt64(0)), (wakePipe.read, UInt64(1))] {
+            let status = epoll.control(descriptor, Epoll.controlAdd, socket: pipe, events: Epoll.input, data: data)
+            guard status == 0 else { throw BenchFailure("epoll_ctl(ADD) of a pipe failed: errno \(status)") }
         }
-        (stopRead, stopWrite) = (ends[0], ends[1])
-        let status = epoll.control(descriptor, Epoll.controlAdd, socket: stopRead, events: Epoll.input, data: 0)
-        guard status == 0 else { throw BenchFailure("epoll_ctl(ADD) of the stop pipe failed: errno \(status)") }
         let thread = Thread { [self] in run() }
         thread.name = "bench-event-loop"
         thread.start()
+    }
+
+    private static func makePipe() throws -> (read: Int32, write: Int32) {
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0 else { throw BenchFailure("pipe failed: errno \(errno)") }
+        _ = fcntl(ends[0], F_SETFL, O_NONBLOCK)
+        _ = fcntl(ends[1], F_SETFL, O_NONBLOCK)
+        return (ends[0], ends[1])
     }
 
     /// Adds `connection`'s socket, disarmed (no events asked for until `arm`).
@@ -49,16 +68,34 @@ final class EpollLoop: Sendable {
             data: address(of: connection))
     }
 
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let (accepted, first) = jobs.withLock { queue -> (Bool, Bool) in
+            guard !queue.isStopped else { return (false, false) }
+            queue.jobs.append(job)
+            return (true, queue.jobs.count == 1)
+        }
+        guard accepted else {
+            // Stopped: a job must never be dropped.
+            globalConcurrentExecutor.enqueue(ExecutorJob(job))
+            return
+        }
+        // The loop thread drains the queue before it blocks again; others must wake it.
+        if first, threadID.load(ordering: .relaxed) != UInt(pthread_self()) { signal(wakePipe.write) }
+    }
+
     /// Stops the thread and waits until it has left `epoll_wait` for good, then closes the descriptors.
     func stop() async {
         await withCheckedContinuation { continuation in
             stopped.withLock { $0 = continuation }
-            var byte: UInt8 = 1
-            _ = write(stopWrite, &byte, 1)
+            signal(stopPipe.write)
         }
-        close(descriptor)
-        close(stopRead)
-        close(stopWrite)
+        for descriptor in [descriptor, stopPipe.read, stopPipe.write, wakePipe.read, wakePipe.write] { close(descriptor) }
+    }
+
+    private func signal(_ pipe: Int32) {
+        var byte: UInt8 = 1
+        _ = write(pipe, &byte, 1)
     }
 
     private func address(of connection: LoopConnection) -> UInt64 {
@@ -66,25 +103,40 @@ final class EpollLoop: Sendable {
     }
 
     private func run() {
+        threadID.store(UInt(pthread_self()), ordering: .relaxed)
         let capacity = 256
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity * Epoll.eventSize, alignment: 8)
         defer { buffer.deallocate() }
         var stopping = false
+        var drained = [UInt8](repeating: 0, count: 64)
         while !stopping {
-            let count = epoll.wait(descriptor, buffer, Int32(capacity), -1)
+            let pending = jobs.withLock { queue in
+                defer { queue.jobs.removeAll(keepingCapacity: true) }
+                return queue.jobs
+            }
+            for job in pending { job.runSynchronously(on: asUnownedTaskExecutor()) }
+            let idle = jobs.withLock { $0.jobs.isEmpty }
+            let count = epoll.wait(descriptor, buffer, Int32(capacity), idle ? -1 : 0)
             if count < 0 {
                 guard errno == EINTR else { fatalError("epoll_wait failed: errno \(errno)") }
                 continue
             }
             for index in 0..<Int(count) {
                 let (events, data) = Epoll.event(at: index, in: buffer)
-                guard let pointer = UnsafeRawPointer(bitPattern: UInt(data)) else {
-                    stopping = true
-                    continue
+                switch data {
+                case 0: stopping = true
+                case 1: while read(wakePipe.read, &drained, drained.count) > 0 {}
+                default:
+                    let connection = Unmanaged<LoopConnection>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(data))!)
+                    connection.takeUnretainedValue().handleReadiness(events)
                 }
-                Unmanaged<LoopConnection>.fromOpaque(pointer).takeUnretainedValue().handleReadiness(events)
             }
         }
+        let left = jobs.withLock { queue in
+            queue.isStopped = true
+            return queue.jobs
+        }
+        for job in left { globalConcurrentExecutor.enqueue(ExecutorJob(job)) }
         stopped.withLock { $0.take() }?.resume()
     }
 }

@@ -12,17 +12,22 @@ final class EventLoopEngine: LoadTarget {
     private let loop: EpollLoop
     private let pool: FairConnectionPool
     private let connections: [LoopConnection]
+    /// The pinned variant: load tasks prefer the loop thread as their executor.
+    private let pinsTasks: Bool
 
-    private init(loop: EpollLoop, connections: [LoopConnection]) {
+    private init(loop: EpollLoop, connections: [LoopConnection], pinsTasks: Bool) {
         self.loop = loop
         self.connections = connections
+        self.pinsTasks = pinsTasks
         pool = FairConnectionPool(connections)
     }
 
     var leaseWaits: Int { pool.waits }
+    var taskExecutor: (any TaskExecutor)? { pinsTasks ? loop : nil }
 
-    /// Opens `count` connections (blocking libpq calls, on a thread of their own) with both statements prepared.
-    static func open(configuration: PostgresConfiguration, count: Int) async throws -> EventLoopEngine {
+    /// Opens `count` connections (blocking libpq calls, on a thread of their own) with both statements
+    /// prepared; `pinsTasks` selects the pinned variant.
+    static func open(configuration: PostgresConfiguration, count: Int, pinsTasks: Bool) async throws -> EventLoopEngine {
         var parameters = configuration.parameters.filter { $0.keyword != "application_name" }
         parameters.append(("application_name", "research-store-bench-event-loop"))
         if configuration.value(of: "connect_timeout") == nil { parameters.append(("connect_timeout", "10")) }
@@ -41,7 +46,7 @@ final class EventLoopEngine: LoadTarget {
                     throw error
                 }
             }
-            return EventLoopEngine(loop: loop, connections: connections)
+            return EventLoopEngine(loop: loop, connections: connections, pinsTasks: pinsTasks)
         } catch {
             await loop.stop()
             throw error
