@@ -104,6 +104,7 @@ let package = Package(
         .executableTarget(
             name: "ResearchStoreBench",
             dependencies: [
+                "CLibPQ",
                 "Postgres",
                 "PostgresPool",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -42,6 +42,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Rows pre-loaded into bench_items for the SELECT.")
     var selectRows: Int = 200_000
 
+    @Option(help: "thread (the wrapper's pool), event-loop (the epoll engine; INSERT and SELECT only, prepared) or event-loop-pinned (the same, tasks on the loop thread).")
+    var engine: Engine = .thread
+
     func validate() throws {
         guard duration > 0, warmup >= 0 else { throw ValidationError("--duration must be > 0 and --warmup >= 0") }
         _ = try Self.counts(concurrency, option: "--concurrency")
@@ -68,6 +71,10 @@ struct BenchCommand: AsyncParsableCommand {
             .with("duration_s", duration).with("warmup_s", warmup).emit()
 
         for single in workload.expanded {
+            if engine.isEventLoop, single == .copy || single == .pipeline {
+                progress("\(single) runs on the thread engine only: skipped")
+                continue
+            }
             switch single {
             case .copy:
                 try await setup.measureCopy(rows: copyRows)
@@ -78,6 +85,10 @@ struct BenchCommand: AsyncParsableCommand {
                 ReportLine("INFO").with("select_start_min", starts.lowerBound)
                     .with("select_start_max", starts.upperBound).emit()
                 for tasks in taskCounts {
+                    if engine.isEventLoop {
+                        try await measureOnEventLoop(setup, "select", tasks: tasks, selectStarts: starts)
+                        continue
+                    }
                     for prepared in [false, true] {
                         try await setup.measure(
                             "select", operation: SelectOperation(starts: starts), tasks: tasks, prepared: prepared)
@@ -85,6 +96,10 @@ struct BenchCommand: AsyncParsableCommand {
                 }
             case .insert:
                 for tasks in taskCounts {
+                    if engine.isEventLoop {
+                        try await measureOnEventLoop(setup, "insert", tasks: tasks, selectStarts: 0...0)
+                        continue
+                    }
                     for prepared in [false, true] {
                         try await setup.measure(
                             "insert", operation: InsertOperation(payload: BenchSchema.payload), tasks: tasks,
@@ -103,6 +118,23 @@ struct BenchCommand: AsyncParsableCommand {
             }
         }
         ReportLine("MEMORY").with("peak_rss_kb", ProcessUsage.now().peakRSSKilobytes).emit()
+    }
+
+    /// Runs the INSERT or SELECT on the event-loop engine (Linux only: it needs epoll).
+    private func measureOnEventLoop(
+        _ setup: BenchSetup, _ name: String, tasks: Int, selectStarts: ClosedRange<Int64>
+    ) async throws {
+        #if canImport(Glibc)
+        if name == "select" {
+            try await setup.measureOnEventLoop(
+                name, operation: EventLoopSelectOperation(starts: selectStarts), tasks: tasks, engine: engine)
+        } else {
+            try await setup.measureOnEventLoop(
+                name, operation: EventLoopInsertOperation(payload: BenchSchema.payload), tasks: tasks, engine: engine)
+        }
+        #else
+        throw BenchFailure("the event-loop engine needs Linux (epoll)")
+        #endif
     }
 
     /// Parses "1,8,64" into positive counts.

@@ -1,9 +1,23 @@
 import PostgresPool
 
-/// One unit of work a load task repeats through the pool: a statement or a pipelined batch.
-protocol BenchOperation: Sendable {
+/// What load tasks run their operations against: the wrapper's pool, or the event-loop engine.
+protocol LoadTarget: Sendable {
+    /// Leases that had to wait for a connection so far.
+    var leaseWaits: Int { get }
+    /// The executor the load tasks should prefer, if any (nil: the global concurrent executor).
+    var taskExecutor: (any TaskExecutor)? { get }
+}
+
+extension PostgresPool: LoadTarget {
+    var leaseWaits: Int { statistics.waits }
+    var taskExecutor: (any TaskExecutor)? { nil }
+}
+
+/// One unit of work a load task repeats against its target: a statement or a pipelined batch.
+protocol BenchOperation<Target>: Sendable {
+    associatedtype Target: LoadTarget
     /// Runs once; `random` is the calling task's own generator.
-    func run(on pool: PostgresPool, random: inout SplitMix64) async throws -> OperationOutcome
+    func run(on target: Target, random: inout SplitMix64) async throws -> OperationOutcome
 }
 
 /// What one operation did: rows inserted or returned, and a checksum of the decoded values (so

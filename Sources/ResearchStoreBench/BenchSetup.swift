@@ -36,7 +36,7 @@ struct BenchSetup: Sendable {
 
     /// One closed-loop run at `tasks` concurrency on a pool of `tasks` connections; prints a RESULT line.
     func measure(
-        _ name: String, operation: some BenchOperation, tasks: Int, prepared: Bool
+        _ name: String, operation: some BenchOperation<PostgresPool>, tasks: Int, prepared: Bool
     ) async throws {
         progress("\(name) tasks=\(tasks) prepared=\(prepared): \(warmupSeconds)s warm-up + \(durationSeconds)s")
         let runner = LoadRunner(
@@ -44,18 +44,9 @@ struct BenchSetup: Sendable {
         let (outcome, statistics) = try await withPool(connections: tasks, prepared: prepared) { pool in
             (try await runner.run(on: pool), pool.statistics)
         }
-        ReportLine("RESULT").with("workload", name).with("tasks", tasks).with("prepared", prepared)
-            .with("rows_per_s", rate: outcome.rowsPerSecond)
-            .with("p50_ms", milliseconds: outcome.latency.p50Milliseconds)
-            .with("p99_ms", milliseconds: outcome.latency.p99Milliseconds)
-            .with("ops", outcome.operations)
-            .with("cpu_us_per_op", String(format: "%.1f", outcome.cpuMicrosecondsPerOperation))
-            .with("csw_per_op", String(format: "%.2f", outcome.contextSwitchesPerOperation))
-            .with("dropped_samples", outcome.droppedSamples)
-            .with("pool_open", statistics.open)
-            .with("pool_waits_in_window", outcome.poolWaits)
-            .with("checksum", outcome.checksum)
-            .emit()
+        ReportLine.result(
+            name, engine: .thread, tasks: tasks, prepared: prepared, outcome: outcome, connectionsOpen: statistics.open
+        ).emit()
     }
 
     /// Truncates `bench_copy`, then times one `copyFrom` of `rows` rows on one connection.

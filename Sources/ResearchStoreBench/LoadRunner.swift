@@ -1,6 +1,7 @@
 import PostgresPool
 
-/// Runs `tasks` concurrent tasks that each repeat `operation` through the pool (closed loop):
+/// Runs `tasks` concurrent tasks that each repeat `operation` against its target (the wrapper's
+/// pool or the event-loop engine; closed loop):
 /// first for the warm-up, then for the measured window.
 ///
 /// Only operations that complete inside the window count; each task records its latencies in
@@ -30,9 +31,9 @@ struct LoadRunner<Operation: BenchOperation>: Sendable {
         let usage: ProcessUsage
         let poolWaits: Int
 
-        init(pool: PostgresPool) {
+        init(target: Operation.Target) {
             usage = .now()
-            poolWaits = pool.statistics.waits
+            poolWaits = target.leaseWaits
         }
     }
 
@@ -43,24 +44,24 @@ struct LoadRunner<Operation: BenchOperation>: Sendable {
         var checksum = 0
     }
 
-    func run(on pool: PostgresPool) async throws -> Outcome {
+    func run(on target: Operation.Target) async throws -> Outcome {
         // 100k statements/s in total is beyond what this reaches on a small machine; extra samples count as dropped.
         let capacity = max(16_384, Int(durationSeconds * 100_000) / tasks)
         let seed = UInt64.random(in: .min ... .max)
         let measureFrom = MonotonicClock.nanoseconds() + UInt64(warmupSeconds * 1e9)
         let endAt = measureFrom + UInt64(durationSeconds * 1e9)
         let operation = self.operation
-        async let window = Self.snapshots(from: measureFrom, to: endAt, pool: pool)
+        async let window = Self.snapshots(from: measureFrom, to: endAt, target: target)
 
         let outcomes = try await withThrowingTaskGroup(of: TaskOutcome.self) { group in
             for index in 0..<tasks {
-                group.addTask {
+                group.addTask(executorPreference: target.taskExecutor) {
                     var outcome = TaskOutcome(recorder: LatencyRecorder(capacity: capacity))
                     var random = SplitMix64(seed: seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
                     while true {
                         let started = MonotonicClock.nanoseconds()
                         if started >= endAt { break }
-                        let result = try await operation.run(on: pool, random: &random)
+                        let result = try await operation.run(on: target, random: &random)
                         let finished = MonotonicClock.nanoseconds()
                         outcome.checksum &+= result.checksum
                         if finished >= measureFrom, finished < endAt {
@@ -93,11 +94,13 @@ struct LoadRunner<Operation: BenchOperation>: Sendable {
     }
 
     /// Snapshots usage and pool waits when the window opens and when it closes.
-    private static func snapshots(from start: UInt64, to end: UInt64, pool: PostgresPool) async throws -> (Snapshot, Snapshot) {
+    private static func snapshots(
+        from start: UInt64, to end: UInt64, target: Operation.Target
+    ) async throws -> (Snapshot, Snapshot) {
         try await sleep(until: start)
-        let first = Snapshot(pool: pool)
+        let first = Snapshot(target: target)
         try await sleep(until: end)
-        return (first, Snapshot(pool: pool))
+        return (first, Snapshot(target: target))
     }
 
     private static func sleep(until deadline: UInt64) async throws {

@@ -30,3 +30,24 @@ struct ReportLine {
         fflush(nil)  // all C streams; naming `stdout` is not concurrency-safe in Swift 6
     }
 }
+
+extension ReportLine {
+    /// The RESULT line of one INSERT or SELECT run; `engine` tells `scripts/bench` which engine ran it.
+    static func result<Operation>(
+        _ name: String, engine: Engine, tasks: Int, prepared: Bool, outcome: LoadRunner<Operation>.Outcome,
+        connectionsOpen: Int
+    ) -> ReportLine {
+        ReportLine("RESULT").with("workload", name).with("engine", engine.rawValue).with("tasks", tasks)
+            .with("prepared", prepared)
+            .with("rows_per_s", rate: outcome.rowsPerSecond)
+            .with("p50_ms", milliseconds: outcome.latency.p50Milliseconds)
+            .with("p99_ms", milliseconds: outcome.latency.p99Milliseconds)
+            .with("ops", outcome.operations)
+            .with("cpu_us_per_op", String(format: "%.1f", outcome.cpuMicrosecondsPerOperation))
+            .with("csw_per_op", String(format: "%.2f", outcome.contextSwitchesPerOperation))
+            .with("dropped_samples", outcome.droppedSamples)
+            .with("pool_open", connectionsOpen)
+            .with("pool_waits_in_window", outcome.poolWaits)
+            .with("checksum", outcome.checksum)
+    }
+}
