@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// The layers, from the bottom up:
-/// `CLibPQ` (C headers) → `Postgres` (libpq wrapper) → `PostgresPool` (bounded pool)
+/// `CLibPQ` (C headers), `CSystemEvents` (epoll) → `Postgres` (libpq wrapper) → `PostgresPool` (bounded pool)
 /// → `ResearchStore` (service layer) → `ResearchStoreHTTP` (Hummingbird) → `research-store`.
 let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
@@ -37,10 +37,13 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
+        // Plain-int wrappers of Linux epoll for the wrapper's readiness loop.
+        .target(name: "CSystemEvents"),
         .target(
             name: "Postgres",
             dependencies: [
                 "CLibPQ",
+                "CSystemEvents",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -1,16 +1,19 @@
 import NIOPosix
 
-/// The thread for cancel requests, shared by the connections of a pool.
+/// The threads for libpq's blocking calls, shared by the connections of a pool: connecting
+/// (`PQconnectdbParams`), finishing (`PQfinish`) and cancel requests (`PQcancel`).
 ///
-/// `PQcancel` opens a connection of its own and blocks until the server has the request, so it
-/// never runs on Swift's cooperative pool, nor on the connection's own thread, where the very
-/// statement it cancels is running.
+/// None of them may run on Swift's cooperative pool. Cancel requests have a thread of their own,
+/// so one never waits behind a connection attempt (which may take `connect_timeout`).
 public final class BlockingExecutor: Sendable {
     private let canceller = NIOThreadPool(numberOfThreads: 1)
+    /// A few threads, so a slow connection attempt does not hold up the others.
+    private let connector = NIOThreadPool(numberOfThreads: 4)
 
-    /// Starts the canceller thread.
+    /// Starts the threads.
     public init() {
         canceller.start()
+        connector.start()
     }
 
     /// Fires `body` on the canceller thread without waiting for it.
@@ -20,8 +23,23 @@ public final class BlockingExecutor: Sendable {
         }
     }
 
-    /// Waits for a running cancel request to end and stops the thread.
+    /// Runs the blocking `body` on a connector thread and returns its result; throws
+    /// `executorShutDown` once `shutdown()` began. Not interrupted by task cancellation.
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            connector.submit { state in
+                guard case .active = state else {
+                    continuation.resume(throwing: PostgresError(code: .executorShutDown))
+                    return
+                }
+                continuation.resume(with: Result(catching: body))
+            }
+        }
+    }
+
+    /// Waits for running work to end and stops the threads.
     public func shutdown() async {
         try? await canceller.shutdownGracefully()
+        try? await connector.shutdownGracefully()
     }
 }

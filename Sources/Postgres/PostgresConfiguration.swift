@@ -26,7 +26,7 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
     /// deallocated, so SQL assembled at run time cannot grow the server's memory without end.
     public var maximumPreparedStatements = 256
     /// Told of every statement, pipeline and COPY: how long it took and how it failed, if it did.
-    /// For metrics; called on the connection's thread, so it must be quick.
+    /// For metrics; called by the task running the statement, right after it, so it must be quick.
     public var observer: (@Sendable (Duration, PostgresError?) -> Void)?
 
     /// Parses `connectionString`; throws `invalidConfiguration` without echoing the string.

@@ -3,25 +3,27 @@ import CLibPQ
 extension PostgresConnection {
     /// Bulk-loads rows with `COPY table (columns) FROM STDIN` (text format).
     ///
-    /// `writeRows` runs on the connection's thread and streams rows through the writer, which
-    /// sends them in 64 KiB chunks, so memory stays flat however many rows there are. If it throws,
-    /// or the task is cancelled, the COPY is aborted and nothing is inserted. Returns the number of
-    /// rows PostgreSQL copied (outside a transaction, committed).
+    /// `writeRows` streams rows through the writer, which sends them in 64 KiB chunks and waits
+    /// whenever the socket is full, so memory stays flat however many rows there are. If it
+    /// throws, or the task is cancelled, the COPY is aborted and nothing is inserted. Returns the
+    /// number of rows PostgreSQL copied (outside a transaction, committed).
     public func copyFrom(
-        table: String, columns: [String], writeRows: @escaping @Sendable (PostgresCopyWriter) throws -> Void
+        table: String, columns: [String], writeRows: @escaping @Sendable (PostgresCopyWriter) async throws -> Void
     ) async throws -> Int {
         let columnList = columns.map(PostgresQuery.quoteIdentifier).joined(separator: ", ")
         let statement = "COPY \(PostgresQuery.quoteIdentifier(table)) (\(columnList)) FROM STDIN"
-        return try await runCancellable { try self.blockingCopy(statement: statement, writeRows: writeRows) }
+        return try await exclusively("copyFrom") {
+            try await runCancellable { try await self.copy(statement: statement, writeRows: writeRows) }
+        }
     }
 
-    private func blockingCopy(statement: String, writeRows: (PostgresCopyWriter) throws -> Void) throws -> Int {
+    private func copy(statement: String, writeRows: (PostgresCopyWriter) async throws -> Void) async throws -> Int {
         let handle = try liveHandle()
         if beginPending {  // statements queued to follow wait for the next round trip
             beginPending = false
-            _ = try consume(PQexec(handle, "BEGIN"), handle: handle)
+            _ = try await consume(try await exec(handle) { PQsendQuery(handle, "BEGIN") }, handle: handle)
         }
-        guard let start = PQexec(handle, statement) else { throw connectionError(handle) }
+        guard let start = try await exec(handle, { PQsendQuery(handle, statement) }) else { throw connectionError(handle) }
         guard PQresultStatus(start) == PGRES_COPY_IN else {
             defer { PQclear(start) }
             throw error(from: start, handle: handle)
@@ -30,24 +32,23 @@ extension PostgresConnection {
 
         let writer = PostgresCopyWriter { [self] chunk in
             if isCancellationRequested { throw CancellationError() }
-            let sent = chunk.withUnsafeBufferPointer { buffer in
-                PQputCopyData(handle, UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(buffer.count))
+            try await putCopy(handle) {
+                chunk.withUnsafeBufferPointer { buffer in
+                    PQputCopyData(handle, UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(buffer.count))
+                }
             }
-            guard sent == 1 else { throw connectionError(handle) }
         }
         var failure: (any Error)?
         do {
-            try writeRows(writer)
-            try writer.flush()
+            try await writeRows(writer)
+            try await writer.flush()
         } catch {
             failure = error
         }
-        guard PQputCopyEnd(handle, failure == nil ? nil : "aborted by the client") == 1 else {
-            throw connectionError(handle)
-        }
+        try await putCopy(handle) { PQputCopyEnd(handle, failure == nil ? nil : "aborted by the client") }
         var copied = 0
         var serverError: PostgresError?
-        while let result = PQgetResult(handle) {
+        while let result = try await nextResult(handle) {
             defer { PQclear(result) }
             if PQresultStatus(result) == PGRES_COMMAND_OK {
                 copied = Int(String(cString: PQcmdTuples(result))) ?? 0
@@ -67,19 +68,20 @@ extension PostgresConnection {
 /// Streams rows in COPY's text format: tab-separated, `\N` for NULL, backslash escapes.
 public final class PostgresCopyWriter {
     private var buffer: [UInt8] = []
-    private let send: ([UInt8]) throws -> Void
+    private let send: ([UInt8]) async throws -> Void
     static let chunkSize = 64 * 1024
 
-    init(send: @escaping ([UInt8]) throws -> Void) {
+    init(send: @escaping ([UInt8]) async throws -> Void) {
         self.send = send
         buffer.reserveCapacity(Self.chunkSize + 4096)
     }
 
     /// Appends one row; `nil` is SQL NULL. Values are text as PostgreSQL would read them
     /// (`uuid`, ISO 8601 timestamps, JSON text, numbers).
-    public func appendRow(_ fields: [String?]) throws {
+    /// Suspends while a full chunk waits for room in the socket.
+    public func appendRow(_ fields: [String?]) async throws {
         Self.encode(fields, into: &buffer)
-        if buffer.count >= Self.chunkSize { try flush() }
+        if buffer.count >= Self.chunkSize { try await flush() }
     }
 
     /// One exclusive access to the buffer per row, and whole fields appended at once when they
@@ -113,9 +115,9 @@ public final class PostgresCopyWriter {
         byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\t")
     }
 
-    func flush() throws {
+    func flush() async throws {
         guard !buffer.isEmpty else { return }
-        try send(buffer)
+        try await send(buffer)
         buffer.removeAll(keepingCapacity: true)
     }
 }

@@ -1,8 +1,8 @@
 import CLibPQ
 
 extension PostgresConnection {
-    /// How many statements are sent before their results are read back. Bounded so neither side's
-    /// socket buffer fills while the other waits (libpq's blocking-mode pipeline deadlock).
+    /// How many statements are sent before their results are read back. Bounded so the results
+    /// buffered on either side stay small (and, with the flush requests, so results stream back).
     static let pipelineChunkSize = 128
 
     /// Sends all `queries` in pipeline mode, in a few round trips, and returns each one's rows.
@@ -15,9 +15,11 @@ extension PostgresConnection {
     public func pipeline(_ queries: [PostgresQuery]) async throws -> [PostgresRows] {
         if queries.isEmpty { return [] }
         for query in queries { try query.bindings.checkEncoded() }
-        return try await runCancellable {
-            if self.hasPending { return try self.sendingPending(queries) }
-            return try self.blockingPipeline(queries)
+        return try await exclusively("pipeline") {
+            try await runCancellable {
+                if self.hasPending { return try await self.sendingPending(queries) }
+                return try await self.runPipeline(queries)
+            }
         }
     }
 
@@ -29,19 +31,25 @@ extension PostgresConnection {
     /// The pool sends what is still queued when a lease ends, and drops it when the lease failed.
     public func sendAfterNextStatements(_ query: PostgresQuery) async throws {
         try query.bindings.checkEncoded()
-        try await thread.run { self.statementsAfter.append(query) }
+        try enter("sendAfterNextStatements")
+        defer { leave() }
+        statementsAfter.append(query)
     }
 
     /// Sends what `sendAfterNextStatements` queued, if no round trip has taken it yet.
     public func sendQueuedStatements() async throws {
-        try await runCancellable {
-            if !self.statementsAfter.isEmpty { _ = try self.sendingPending([]) }
+        try await exclusively("sendQueuedStatements") {
+            try await runCancellable {
+                if !self.statementsAfter.isEmpty { _ = try await self.sendingPending([]) }
+            }
         }
     }
 
     /// Drops what `sendAfterNextStatements` queued (the lease failed before sending it).
     public func dropQueuedStatements() async {
-        try? await thread.run { self.statementsAfter.removeAll() }
+        guard (try? enter("dropQueuedStatements")) != nil else { return }
+        defer { leave() }
+        statementsAfter.removeAll()
     }
 
     /// A `BEGIN` that `withTransaction` left pending, or statements queued to follow.
@@ -50,13 +58,13 @@ extension PostgresConnection {
     /// Sends `queries` in one pipeline with the pending `BEGIN` before them and the queued
     /// statements after them, and returns the rows of `queries` only; a failure's
     /// `statementIndex` counts `queries` only (nil when it was one of the others).
-    func sendingPending(_ queries: [PostgresQuery]) throws -> [PostgresRows] {
+    func sendingPending(_ queries: [PostgresQuery]) async throws -> [PostgresRows] {
         let before: [PostgresQuery] = beginPending ? ["BEGIN"] : []
         let after = statementsAfter
         beginPending = false
         statementsAfter = []
         do {
-            return Array(try blockingPipeline(before + queries + after).dropFirst(before.count).prefix(queries.count))
+            return Array(try await runPipeline(before + queries + after).dropFirst(before.count).prefix(queries.count))
         } catch var error as PostgresError {
             error.statementIndex = error.statementIndex.map { $0 - before.count }.flatMap { queries.indices.contains($0) ? $0 : nil }
             if queries.count == 1 { error.statementIndex = nil }
@@ -72,7 +80,7 @@ extension PostgresConnection {
         var prepareFirst = false
     }
 
-    private func blockingPipeline(_ queries: [PostgresQuery]) throws -> [PostgresRows] {
+    private func runPipeline(_ queries: [PostgresQuery]) async throws -> [PostgresRows] {
         let handle = try liveHandle()
         guard PQenterPipelineMode(handle) == 1 else { throw connectionError(handle) }
         var results: [PostgresRows] = []
@@ -92,16 +100,17 @@ extension PostgresConnection {
             }
             synced = end == queries.count
             let marked = synced ? PQpipelineSync(handle) : PQsendFlushRequest(handle)
-            guard marked == 1, PQflush(handle) == 0 else { throw connectionError(handle) }
+            guard marked == 1 else { throw connectionError(handle) }
+            try await flushOutput(handle)
             for (index, statement) in zip(sent..<end, chunk) {
                 var outcome: Result<PostgresRows, PostgresError>
                 if statement.prepareFirst, let name = statement.name {
-                    outcome = try readPipelineResult(handle: handle)
+                    outcome = try await readPipelineResult(handle: handle)
                     if case .success = outcome { preparedStatements.insert(statement.key, name: name) }
-                    let executed = try readPipelineResult(handle: handle)
+                    let executed = try await readPipelineResult(handle: handle)
                     if case .success = outcome { outcome = executed }
                 } else {
-                    outcome = try readPipelineResult(handle: handle)
+                    outcome = try await readPipelineResult(handle: handle)
                 }
                 switch outcome {
                 case .success(let rows): results.append(rows)
@@ -117,11 +126,12 @@ extension PostgresConnection {
             sent = end
         }
         if !synced {
-            guard PQpipelineSync(handle) == 1, PQflush(handle) == 0 else { throw connectionError(handle) }
+            guard PQpipelineSync(handle) == 1 else { throw connectionError(handle) }
+            try await flushOutput(handle)
         }
-        try awaitPipelineSync(handle: handle)
+        try await awaitPipelineSync(handle: handle)
         if PQexitPipelineMode(handle) != 1 { throw connectionError(handle) }
-        deallocateStale(handle: handle)
+        await deallocateStale(handle: handle)
         if let firstError { throw firstError }
         return results
     }
@@ -149,9 +159,9 @@ extension PostgresConnection {
     }
 
     /// Reads one statement's results up to the NULL that ends them.
-    private func readPipelineResult(handle: OpaquePointer) throws -> Result<PostgresRows, PostgresError> {
+    private func readPipelineResult(handle: OpaquePointer) async throws -> Result<PostgresRows, PostgresError> {
         var outcome: Result<PostgresRows, PostgresError>?
-        while let result = PQgetResult(handle) {
+        while let result = try await nextResult(handle) {
             defer { PQclear(result) }
             switch PQresultStatus(result) {
             case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
@@ -167,9 +177,9 @@ extension PostgresConnection {
         return outcome
     }
 
-    private func awaitPipelineSync(handle: OpaquePointer) throws {
+    private func awaitPipelineSync(handle: OpaquePointer) async throws {
         while true {
-            guard let result = PQgetResult(handle) else {
+            guard let result = try await nextResult(handle) else {
                 if PQstatus(handle) != CONNECTION_OK { throw connectionError(handle) }
                 continue
             }

@@ -14,7 +14,7 @@ extension PostgresConnection {
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {
-        try await thread.run { self.beginPending = true }
+        try beginLazily()
         let result: Result
         do {
             result = try await body(self)
@@ -24,8 +24,7 @@ extension PostgresConnection {
             throw error
         }
         // A body that ran no statement never sent its BEGIN: there is nothing to commit.
-        if try await thread.run({ defer { self.beginPending = false }; return self.beginPending }) { return result }
-        let commit = try await queryIgnoringCancellation("COMMIT")
+        guard let commit = try await commitIfBegun() else { return result }
         guard commit.command == "COMMIT" else {
             throw PostgresError(
                 code: .transactionRolledBack,
@@ -38,11 +37,40 @@ extension PostgresConnection {
     /// pool discards a connection whose transaction is still open.
     private func rollbackAfterFailure() async {
         do {
-            // Nothing sent yet (the body failed before its first statement): nothing to roll back.
-            if try await thread.run({ defer { self.beginPending = false }; return self.beginPending }) { return }
-            _ = try await queryIgnoringCancellation("ROLLBACK")
+            try await rollbackIfBegun()
         } catch {
             logger.debug("rollback failed", metadata: ["db.error": "\(error)"])
+        }
+    }
+
+    /// Marks a `BEGIN` pending: the next round trip sends it first.
+    private func beginLazily() throws {
+        try enter("withTransaction")
+        defer { leave() }
+        beginPending = true
+    }
+
+    /// Sends `COMMIT` (never interrupted by cancellation) and returns its answer, or nil when the
+    /// `BEGIN` is still pending (no statement ran): then it is dropped and there is nothing to commit.
+    private func commitIfBegun() async throws -> PostgresRows? {
+        try await exclusively("withTransaction") {
+            if beginPending {
+                beginPending = false
+                return nil
+            }
+            return try await queryIgnoringCancellation("COMMIT")
+        }
+    }
+
+    /// Sends `ROLLBACK` (never interrupted by cancellation), unless the `BEGIN` is still pending
+    /// (the body failed before its first statement): then it is dropped and there is nothing to undo.
+    private func rollbackIfBegun() async throws {
+        try await exclusively("withTransaction") {
+            if beginPending {
+                beginPending = false
+                return
+            }
+            _ = try await queryIgnoringCancellation("ROLLBACK")
         }
     }
 }

@@ -18,6 +18,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
             case executorShutDown
             case unrepresentableValue
             case transactionRolledBack
+            case concurrentUse
         }
 
         let base: Base
@@ -37,7 +38,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         public static let copyFailed = Code(.copyFailed)
         /// libpq answered in a way the wrapper did not expect.
         public static let protocolViolation = Code(.protocolViolation)
-        /// The blocking executor was shut down.
+        /// The blocking executor (connect and close threads) was shut down.
         public static let executorShutDown = Code(.executorShutDown)
         /// A bind parameter has no PostgreSQL representation (a `Date` outside `timestamptz`'s
         /// range, NaN or infinite); nothing was sent. The message names the parameter, never its value.
@@ -45,6 +46,10 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         /// `COMMIT` answered `ROLLBACK`: a statement inside the transaction had failed (and its error
         /// was caught), so nothing was written. Never acknowledge the write.
         public static let transactionRolledBack = Code(.transactionRolledBack)
+        /// An operation started on a connection while another one was running on it (two tasks
+        /// sharing a connection). Nothing was sent; the running operation is unaffected. A
+        /// connection serves one task at a time: lease one per task.
+        public static let concurrentUse = Code(.concurrentUse)
 
         public var description: String { base.rawValue }
     }

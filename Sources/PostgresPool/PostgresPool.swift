@@ -50,42 +50,25 @@ public final class PostgresPool: Service, Sendable {
     /// Lends a connection to `body` and takes it back afterwards, whatever happens. Inside
     /// `withSharedTransaction` it lends that transaction's connection.
     ///
-    /// `body` runs with the connection's own thread as its task's executor preference (default
-    /// actors it calls run there too), so its statements reach libpq without a thread hop.
+    /// `body` runs where the caller runs; the connection serves one operation at a time, so
+    /// `body` must not drive it from concurrent child tasks (they get `concurrentUse`).
     public func withConnection<Result>(
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {
         if let shared = sharedConnection { return try await body(shared) }
         let connection = try await lease()
+        let result: Result
         do {
-            let result = try await Self.preferring(connection.taskExecutor) {
-                do {
-                    let result = try await body(connection)
-                    try await connection.sendQueuedStatements()
-                    return result
-                } catch {
-                    await connection.dropQueuedStatements()
-                    throw error
-                }
-            }
-            release(connection)
-            return result
+            result = try await body(connection)
+            try await connection.sendQueuedStatements()
         } catch {
+            await connection.dropQueuedStatements()
             release(connection)
             throw error
         }
-    }
-
-    /// `withTaskExecutorPreference` for a `sending` result, which the standard library's
-    /// signature does not carry through: `body`'s result is disconnected, so passing it on is safe.
-    private static func preferring<Result>(
-        _ executor: any TaskExecutor,
-        isolation: isolated (any Actor)? = #isolation,
-        _ body: () async throws -> sending Result
-    ) async throws -> sending Result {
-        let result = try await withTaskExecutorPreference(executor) { Disconnected(value: try await body()) }
-        return result.value
+        release(connection)
+        return result
     }
 
     /// Lends a connection inside `BEGIN … COMMIT`; see `PostgresConnection.withTransaction`.
@@ -324,9 +307,4 @@ public final class PostgresPool: Service, Sendable {
             logger.info("database pool stopped")
         }
     }
-}
-
-/// A value `sending` vouches is disconnected, carried across a closure that cannot say so.
-private struct Disconnected<Value>: @unchecked Sendable {
-    var value: Value
 }

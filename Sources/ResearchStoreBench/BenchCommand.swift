@@ -42,8 +42,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Rows pre-loaded into bench_items for the SELECT.")
     var selectRows: Int = 200_000
 
-    @Option(help: "thread (the wrapper's pool), event-loop (the epoll engine; INSERT and SELECT only, prepared) or event-loop-pinned (the same, tasks on the loop thread).")
-    var engine: Engine = .thread
+    @Option(help: "wrapper (the wrapper's pool), event-loop (the epoll engine; INSERT and SELECT only, prepared) or event-loop-pinned (the same, tasks on the loop thread).")
+    var engine: Engine = .wrapper
 
     func validate() throws {
         guard duration > 0, warmup >= 0 else { throw ValidationError("--duration must be > 0 and --warmup >= 0") }
@@ -72,7 +72,7 @@ struct BenchCommand: AsyncParsableCommand {
 
         for single in workload.expanded {
             if engine.isEventLoop, single == .copy || single == .pipeline {
-                progress("\(single) runs on the thread engine only: skipped")
+                progress("\(single) runs on the wrapper engine only: skipped")
                 continue
             }
             switch single {

@@ -8,7 +8,7 @@ enum BenchData {
         let payload = BenchSchema.payload
         return try await connection.copyFrom(table: table, columns: ["payload", "n"]) { writer in
             for index in 0..<rows {
-                try writer.appendRow([payload, String(index % Int(BenchSchema.maximumN) + 1)])
+                try await writer.appendRow([payload, String(index % Int(BenchSchema.maximumN) + 1)])
             }
         }
     }

@@ -45,7 +45,7 @@ struct BenchSetup: Sendable {
             (try await runner.run(on: pool), pool.statistics)
         }
         ReportLine.result(
-            name, engine: .thread, tasks: tasks, prepared: prepared, outcome: outcome, connectionsOpen: statistics.open
+            name, engine: .wrapper, tasks: tasks, prepared: prepared, outcome: outcome, connectionsOpen: statistics.open
         ).emit()
     }
 

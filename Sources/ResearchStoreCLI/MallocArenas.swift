@@ -5,9 +5,9 @@ import Glibc
 #endif
 
 /// glibc gives threads that allocate at the same time arenas of their own, up to eight per core,
-/// and each keeps the memory it once held. Every database connection has a thread, so a loaded
-/// server grew an arena per connection thread. Two arenas keep RSS near what is in use; the
-/// connection threads spend most of their time in the kernel, not in malloc, so they hardly contend.
+/// and each keeps the memory it once held (when every database connection had a thread, a loaded
+/// server grew an arena per connection). Two arenas keep RSS near what is in use across the
+/// cooperative pool's threads and the wrapper's few blocking-call threads.
 enum MallocArenas {
     static let maximum: Int32 = 2
     /// `M_ARENA_MAX` from glibc's malloc.h, which Swift's Glibc module does not import.

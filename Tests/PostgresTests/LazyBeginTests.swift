@@ -44,7 +44,7 @@ struct LazyBeginTests {
                 #expect(failing.statementIndex == 1)
                 await #expect(throws: Boom.self) {
                     try await connection.withTransaction { connection in
-                        _ = try await connection.copyFrom(table: table, columns: ["n"]) { try $0.appendRow(["2"]) }
+                        _ = try await connection.copyFrom(table: table, columns: ["n"]) { try await $0.appendRow(["2"]) }
                         throw Boom()
                     }
                 }

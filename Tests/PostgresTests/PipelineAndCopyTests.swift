@@ -63,7 +63,7 @@ struct PipelineAndCopyTests {
             let tricky = "tab\there\nnewline \\backslash \\N not null \r ✓"
             let copied = try await connection.copyFrom(table: table, columns: ["n", "body", "note"]) { writer in
                 for index in 0..<20_000 {
-                    try writer.appendRow([String(index), index == 7 ? tricky : "row \(index)", index % 2 == 0 ? nil : "odd"])
+                    try await writer.appendRow([String(index), index == 7 ? tricky : "row \(index)", index % 2 == 0 ? nil : "odd"])
                 }
             }
             #expect(copied == 20_000)
@@ -82,15 +82,15 @@ struct PipelineAndCopyTests {
         try await withTable("n int NOT NULL") { table, connection in
             await #expect(throws: Stop.self) {
                 _ = try await connection.copyFrom(table: table, columns: ["n"]) { writer in
-                    for index in 0..<100_000 { try writer.appendRow([String(index)]) }
+                    for index in 0..<100_000 { try await writer.appendRow([String(index)]) }
                     throw Stop()
                 }
             }
             #expect(try await count(table, connection) == 0)
             let error = try await #require(throws: PostgresError.self) {
                 _ = try await connection.copyFrom(table: table, columns: ["n"]) { writer in
-                    try writer.appendRow(["1"])
-                    try writer.appendRow(["not a number"])
+                    try await writer.appendRow(["1"])
+                    try await writer.appendRow(["not a number"])
                 }
             }
             #expect(error.code == .copyFailed)

@@ -3,8 +3,9 @@ import CLibPQ
 import Foundation
 import Postgres
 
-/// The benchmark-only alternative to the wrapper's thread per connection (issue 11, second idea):
-/// non-blocking libpq connections whose sockets one epoll thread watches.
+/// The benchmark-only prototype of issue 11's second idea, kept for comparison with the wrapper
+/// (which now works the same way): non-blocking libpq connections whose sockets one epoll thread
+/// watches. Unlike the wrapper, its loop thread also reads the reply.
 ///
 /// A statement costs the calling task a lease, a send and one suspension; the loop thread reads
 /// the reply and resumes the task, which decodes on its own thread.
