@@ -50,11 +50,6 @@ public final class PostgresConnection: @unchecked Sendable {
     /// When the connection was opened, for the pool's maximum lifetime.
     public let openedAt: ContinuousClock.Instant
 
-    /// The thread that reports this connection's socket readiness, as an executor: a task that
-    /// prefers it is resumed there after each wait, with no hand-over to another thread. Worth
-    /// it while few tasks do (they all share that one thread); the pool decides.
-    public var readinessExecutor: any TaskExecutor { loop }
-
     private init(
         handle: OpaquePointer, registration: SocketRegistration, loop: SocketReadinessLoop,
         configuration: PostgresConfiguration, executor: BlockingExecutor, logger: Logger

@@ -31,27 +31,13 @@ struct SocketRegistration: Sendable {
 /// re-arms it (`epoll_ctl(MOD)`), so nothing is reported that nobody waits for. A wait may
 /// still wake without the readiness it asked for (an event armed by an earlier, cancelled
 /// wait): callers re-check their condition and wait again.
-///
-/// It is also a `TaskExecutor`: a task that prefers it (the pool arranges that for a lease at low
-/// concurrency) runs on the loop thread, so the continuation the loop resumes runs there next,
-/// with no hand-over to a thread of the cooperative pool. Jobs run between two `epoll_wait`s.
-final class SocketReadinessLoop: TaskExecutor, Sendable {
+final class SocketReadinessLoop: Sendable {
     private let epoll: Int32
-    /// A byte written here wakes the thread: for jobs enqueued from other threads, or to stop.
+    /// A byte written here stops the thread.
     private let wakePipe: (read: Int32, write: Int32)
     private let thread = NIOThreadPool(numberOfThreads: 1)
     private let state = Mutex(State())
-    private let jobs = Mutex(JobQueue())
-    private let stopRequested = Atomic<Bool>(false)
-    /// `pthread_self()` of the loop thread, 0 until it runs.
-    private let loopThread = Atomic<UInt>(0)
-    private static let wakeToken: UInt64 = 0
-
-    private struct JobQueue {
-        var jobs: [UnownedJob] = []
-        /// Once the thread has ended, jobs go to the global executor instead.
-        var ended = false
-    }
+    private static let stopToken: UInt64 = 0
 
     private struct State {
         var nextToken: UInt64 = 1
@@ -73,7 +59,7 @@ final class SocketReadinessLoop: TaskExecutor, Sendable {
             close(epoll)
             throw Self.failure("pipe2", errno: status)
         }
-        let added = cse_epoll_add_readable(epoll, readEnd, Self.wakeToken)
+        let added = cse_epoll_add_readable(epoll, readEnd, Self.stopToken)
         guard added == 0 else {
             for descriptor in [epoll, readEnd, writeEnd] { close(descriptor) }
             throw Self.failure("epoll_ctl(ADD) of the wake pipe", errno: added)
@@ -174,34 +160,11 @@ final class SocketReadinessLoop: TaskExecutor, Sendable {
         }
     }
 
-    /// True on the loop thread.
-    var isCurrentThread: Bool { loopThread.load(ordering: .relaxed) == UInt(pthread_self()) }
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        let (accepted, first) = jobs.withLock { queue -> (Bool, Bool) in
-            guard !queue.ended else { return (false, false) }
-            queue.jobs.append(job)
-            return (true, queue.jobs.count == 1)
-        }
-        guard accepted else {
-            globalConcurrentExecutor.enqueue(ExecutorJob(job))  // a job is never dropped
-            return
-        }
-        // The thread runs every queued job before it waits again; from elsewhere, wake it.
-        if first, !isCurrentThread { wake() }
-    }
-
-    private func wake() {
+    /// Stops the thread (a private loop of a test; the shared one runs until the process exits)
+    /// and fails every wait in progress with `connectionClosed`.
+    func stop() async {
         var byte: UInt8 = 1
         _ = write(wakePipe.write, &byte, 1)
-    }
-
-    /// Stops the thread (a private loop of a test; the shared one runs until the process exits)
-    /// and fails every wait in progress with `connectionClosed`. Not from a task running on it.
-    func stop() async {
-        stopRequested.store(true, ordering: .releasing)
-        wake()
         try? await thread.shutdownGracefully()
         let waiters = state.withLock { state in
             state.stopped = true
@@ -213,43 +176,20 @@ final class SocketReadinessLoop: TaskExecutor, Sendable {
     }
 
     private func run() {
-        loopThread.store(UInt(pthread_self()), ordering: .relaxed)
-        defer { endJobs() }
         let capacity = 64
         var tokens = [UInt64](repeating: 0, count: capacity)
         var readiness = [Int32](repeating: 0, count: capacity)
-        var drained = [UInt8](repeating: 0, count: 64)
         while true {
-            let pending = jobs.withLock { queue in
-                defer { queue.jobs.removeAll(keepingCapacity: true) }
-                return queue.jobs
-            }
-            for job in pending { job.runSynchronously(on: asUnownedTaskExecutor()) }
-            let idle = jobs.withLock { $0.jobs.isEmpty }
-            let count = cse_epoll_wait(epoll, &tokens, &readiness, Int32(capacity), idle ? -1 : 0)
+            let count = cse_epoll_wait(epoll, &tokens, &readiness, Int32(capacity), -1)
             if count < 0 {
                 guard -count == EINTR else { fatalError("epoll_wait failed: errno \(-count)") }
                 continue
             }
             for index in 0..<Int(count) {
-                if tokens[index] == Self.wakeToken {
-                    while read(wakePipe.read, &drained, drained.count) > 0 {}
-                    if stopRequested.load(ordering: .acquiring) { return }
-                    continue
-                }
+                if tokens[index] == Self.stopToken { return }
                 takeWaiter(tokens[index])?.resume(returning: SocketReadiness(rawValue: readiness[index]))
             }
         }
-    }
-
-    /// Hands the jobs still queued to the global executor, and every later one too.
-    private func endJobs() {
-        let left = jobs.withLock { queue in
-            queue.ended = true
-            defer { queue.jobs.removeAll() }
-            return queue.jobs
-        }
-        for job in left { globalConcurrentExecutor.enqueue(ExecutorJob(job)) }
     }
 
     private static func failure(_ call: String, errno: Int32) -> PostgresError {

@@ -50,60 +50,25 @@ public final class PostgresPool: Service, Sendable {
     /// Lends a connection to `body` and takes it back afterwards, whatever happens. Inside
     /// `withSharedTransaction` it lends that transaction's connection.
     ///
-    /// While at most `pinnedLeases` leases are out, `body` runs on the connection's readiness
-    /// thread (an executor preference), so each statement's answer resumes it there without a
-    /// second thread hop; above that it runs where the caller runs, so many leases are not
-    /// serialised on that one thread. The connection serves one operation at a time, so `body`
-    /// must not drive it from concurrent child tasks (they get `concurrentUse`).
+    /// `body` runs where the caller runs; the connection serves one operation at a time, so
+    /// `body` must not drive it from concurrent child tasks (they get `concurrentUse`).
     public func withConnection<Result>(
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {
         if let shared = sharedConnection { return try await body(shared) }
         let connection = try await lease()
-        let pinned = state.withLock { $0.leased } <= Self.pinnedLeases
+        let result: Result
         do {
-            let result =
-                pinned
-                ? try await Self.preferring(connection.readinessExecutor) { try await Self.finish(body, connection) }
-                : try await Self.finish(body, connection)
-            release(connection)
-            return result
-        } catch {
-            release(connection)
-            throw error
-        }
-    }
-
-    /// How many leases may be out for a new one to run on its connection's readiness thread:
-    /// one per core. Measured (`scripts/bench --engines`): pinned, a lone statement costs a third
-    /// of the CPU and half the context switches; with 64 tasks on one thread, the decoding waits.
-    static let pinnedLeases = System.coreCount
-
-    /// Runs `body`, then sends what it left queued to follow (or drops it when `body` failed).
-    private static func finish<Result>(
-        _ body: (PostgresConnection) async throws -> sending Result, _ connection: PostgresConnection,
-        isolation: isolated (any Actor)? = #isolation
-    ) async throws -> sending Result {
-        do {
-            let result = try await body(connection)
+            result = try await body(connection)
             try await connection.sendQueuedStatements()
-            return result
         } catch {
             await connection.dropQueuedStatements()
+            release(connection)
             throw error
         }
-    }
-
-    /// `withTaskExecutorPreference` for a `sending` result, which the standard library's
-    /// signature does not carry through: `body`'s result is disconnected, so passing it on is safe.
-    private static func preferring<Result>(
-        _ executor: any TaskExecutor,
-        isolation: isolated (any Actor)? = #isolation,
-        _ body: () async throws -> sending Result
-    ) async throws -> sending Result {
-        let result = try await withTaskExecutorPreference(executor) { Disconnected(value: try await body()) }
-        return result.value
+        release(connection)
+        return result
     }
 
     /// Lends a connection inside `BEGIN … COMMIT`; see `PostgresConnection.withTransaction`.
@@ -342,9 +307,4 @@ public final class PostgresPool: Service, Sendable {
             logger.info("database pool stopped")
         }
     }
-}
-
-/// A value `sending` vouches is disconnected, carried across a closure that cannot say so.
-private struct Disconnected<Value>: @unchecked Sendable {
-    var value: Value
 }

@@ -1,6 +1,6 @@
 import Foundation
-@testable import Postgres
-@testable import PostgresPool
+import Postgres
+import PostgresPool
 import TestSupport
 import Testing
 
@@ -44,46 +44,6 @@ struct PinnedConnectionTests {
             _ = try await pool.query("SELECT 1")  // the same, only connection: it must not carry the dropped one
             let values = try await pool.query("SELECT n FROM \(identifier: table) ORDER BY n").map { try $0.decode(0, as: Int.self) }
             #expect(values == [1])
-        }
-    }
-
-    @Test("a lease at low concurrency runs on its connection's readiness thread, and above it where the caller runs")
-    func readinessThreadAtLowConcurrency() async throws {
-        let maximum = PostgresPool.pinnedLeases + 2
-        try await withPool({ $0.maximumConnections = maximum }) { pool in
-            let alone = try await pool.withConnection { connection in
-                try await connection.query("SELECT 1")
-                return connection.loop.isCurrentThread
-            }
-            #expect(alone)
-            // Hold all but one lease, then take the last: more than pinnedLeases are out.
-            let held = AsyncStream<Void>.makeStream()
-            let gate = Task<Void, Never> { try? await Task.sleep(for: .seconds(3600)) }  // cancelled to open
-            let holders = Task {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    for _ in 0..<(maximum - 1) {
-                        group.addTask {
-                            try await pool.withConnection { _ in
-                                held.continuation.yield()
-                                await gate.value
-                            }
-                        }
-                    }
-                    try await group.waitForAll()
-                }
-            }
-            var count = 0
-            for await _ in held.stream {
-                count += 1
-                if count == maximum - 1 { break }
-            }
-            let crowded = try await pool.withConnection { connection in
-                try await connection.query("SELECT 1")
-                return connection.loop.isCurrentThread
-            }
-            #expect(!crowded)
-            gate.cancel()
-            try await holders.value
         }
     }
 }

@@ -103,27 +103,4 @@ struct SocketReadinessLoopTests {
             #expect(error.code == .connectionClosed)
         }
     }
-
-    @Test("as an executor, it runs a task that prefers it, and the task goes on there after a wait")
-    func runsTasksThatPreferIt() async throws {
-        let loop = try SocketReadinessLoop()
-        try await withSocketPair { ours, theirs in
-            let registration = try loop.register(socket: ours)
-            let (before, after) = try await withTaskExecutorPreference(loop) {
-                let before = loop.isCurrentThread
-                let waiting = Task { try await Task.sleep(for: .milliseconds(20)); sendByte(theirs) }
-                _ = try await loop.wait(registration, for: .readable)
-                try await waiting.value
-                return (before, loop.isCurrentThread)
-            }
-            #expect(before && after)
-            #expect(!loop.isCurrentThread)  // back where this test runs
-            drain(ours)
-            loop.deregister(registration)
-        }
-        await loop.stop()
-        // Stopped: a task that prefers it still runs, on the global executor.
-        let ran = await withTaskExecutorPreference(loop) { !loop.isCurrentThread }
-        #expect(ran)
-    }
 }
