@@ -29,21 +29,20 @@ struct PinnedConnectionTests {
 
     @Test("a lease that ends with a statement still queued sends it; a failed lease drops it")
     func leaseEnds() async throws {
-        let table = TestDatabase.uniqueName("pinned")
-        _ = try await TestDatabase.withConnection { try await $0.query("CREATE TABLE \(identifier: table) (n int NOT NULL)") }
-        defer { Task { _ = try? await TestDatabase.withConnection { try await $0.query("DROP TABLE \(identifier: table)") } } }
         struct Boom: Error {}
-        try await withPool({ $0.maximumConnections = 1 }) { pool in
-            try await pool.withConnection { try await $0.sendAfterNextStatements("INSERT INTO \(identifier: table) VALUES (1)") }
-            await #expect(throws: Boom.self) {
-                try await pool.withConnection { connection in
-                    try await connection.sendAfterNextStatements("INSERT INTO \(identifier: table) VALUES (2)")
-                    throw Boom()
+        try await TestDatabase.withIntegerTable("pinned") { table in
+            try await withPool({ $0.maximumConnections = 1 }) { pool in
+                try await pool.withConnection { try await $0.sendAfterNextStatements("INSERT INTO \(identifier: table) VALUES (1)") }
+                await #expect(throws: Boom.self) {
+                    try await pool.withConnection { connection in
+                        try await connection.sendAfterNextStatements("INSERT INTO \(identifier: table) VALUES (2)")
+                        throw Boom()
+                    }
                 }
+                _ = try await pool.query("SELECT 1")  // the same, only connection: it must not carry the dropped one
+                let values = try await pool.query("SELECT n FROM \(identifier: table) ORDER BY n").map { try $0.decode(0, as: Int.self) }
+                #expect(values == [1])
             }
-            _ = try await pool.query("SELECT 1")  // the same, only connection: it must not carry the dropped one
-            let values = try await pool.query("SELECT n FROM \(identifier: table) ORDER BY n").map { try $0.decode(0, as: Int.self) }
-            #expect(values == [1])
         }
     }
 }

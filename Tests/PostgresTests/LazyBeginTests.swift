@@ -6,10 +6,7 @@ import Testing
 @Suite("A transaction's BEGIN travels with its first statement")
 struct LazyBeginTests {
     func withTable(_ body: (String) async throws -> Void) async throws {
-        let table = TestDatabase.uniqueName("lazy")
-        _ = try await TestDatabase.withConnection { try await $0.query("CREATE TABLE \(identifier: table) (n int NOT NULL)") }
-        defer { Task { _ = try? await TestDatabase.withConnection { try await $0.query("DROP TABLE \(identifier: table)") } } }
-        try await body(table)
+        try await TestDatabase.withIntegerTable("lazy", body)
     }
 
     func visibleCount(_ table: String) async throws -> Int {

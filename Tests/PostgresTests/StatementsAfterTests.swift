@@ -8,10 +8,7 @@ import Testing
 @Suite("Statements queued to follow the next round trip")
 struct StatementsAfterTests {
     func withTable(_ body: (String) async throws -> Void) async throws {
-        let table = TestDatabase.uniqueName("after")
-        _ = try await TestDatabase.withConnection { try await $0.query("CREATE TABLE \(identifier: table) (n int NOT NULL)") }
-        defer { Task { _ = try? await TestDatabase.withConnection { try await $0.query("DROP TABLE \(identifier: table)") } } }
-        try await body(table)
+        try await TestDatabase.withIntegerTable("after", body)
     }
 
     func values(_ table: String) async throws -> [Int] {

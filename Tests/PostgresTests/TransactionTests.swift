@@ -7,17 +7,8 @@ import Testing
 struct TransactionTests {
     struct Boom: Error {}
 
-    /// Creates a real table (visible to other connections), runs `body`, drops it.
     func withTable(_ body: (String) async throws -> Void) async throws {
-        let table = TestDatabase.uniqueName("tx")
-        _ = try await TestDatabase.withConnection { try await $0.query("CREATE TABLE \(identifier: table) (n int NOT NULL)") }
-        do {
-            try await body(table)
-        } catch {
-            _ = try? await TestDatabase.withConnection { try await $0.query("DROP TABLE \(identifier: table)") }
-            throw error
-        }
-        _ = try await TestDatabase.withConnection { try await $0.query("DROP TABLE \(identifier: table)") }
+        try await TestDatabase.withIntegerTable("tx", body)
     }
 
     func count(_ table: String) async throws -> Int {

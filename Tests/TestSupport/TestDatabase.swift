@@ -80,6 +80,20 @@ public enum TestDatabase {
         }
     }
 
+    /// Creates a real table `(n int NOT NULL)` with a unique name (visible to other
+    /// connections), runs `body` with its name, and drops it, whether `body` throws or not.
+    public static func withIntegerTable(_ prefix: String, _ body: (String) async throws -> Void) async throws {
+        let table = uniqueName(prefix)
+        _ = try await withConnection { try await $0.query("CREATE TABLE \(identifier: table) (n int NOT NULL)") }
+        do {
+            try await body(table)
+        } catch {
+            _ = try? await withConnection { try await $0.query("DROP TABLE \(identifier: table)") }
+            throw error
+        }
+        _ = try await withConnection { try await $0.query("DROP TABLE \(identifier: table)") }
+    }
+
     /// A table name no other test uses.
     public static func uniqueName(_ prefix: String) -> String {
         prefix + "_" + UUID().uuidString.prefix(8).lowercased()
