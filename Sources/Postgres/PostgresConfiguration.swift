@@ -1,5 +1,5 @@
 import CLibPQ
-import Foundation
+import FoundationEssentials
 
 /// How to reach PostgreSQL: a libpq connection string plus a few defaults of our own.
 ///
@@ -68,7 +68,7 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
     /// True when every host is a Unix socket or a loopback address (no network to cross).
     public var isLocal: Bool {
         let hosts = (value(of: "hostaddr") ?? value(of: "host") ?? ProcessInfo.processInfo.environment["PGHOST"] ?? "")
-            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            .split(separator: ",").map { $0.trimmingWhitespace() }
         return hosts.allSatisfy { host in
             host.isEmpty || host.hasPrefix("/") || host.hasPrefix("@") || host == "localhost" || host == "::1" || host.hasPrefix("127.")
         }

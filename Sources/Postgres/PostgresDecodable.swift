@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A Swift type that a column can be decoded into, from PostgreSQL's binary format.
 public protocol PostgresDecodable: Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// JSON text passed through untouched: sent as `jsonb`, decoded from `json` or `jsonb`.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// Time-ordered UUIDs (version 7): the first 48 bits are the Unix time in milliseconds, so ids

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Postgres
 
 /// A `.env` file for local use: `NAME=value` lines (blank lines and `#` comments ignored, the
 /// value optionally in single or double quotes). Variables already in the environment win.
@@ -9,7 +10,7 @@ enum DotEnv {
         var merged = environment
         var problems: [String] = []
         for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            let line = String(rawLine.trimmingWhitespace())
             if line.isEmpty || line.hasPrefix("#") { continue }
             let body = line.hasPrefix("export ") ? String(line.dropFirst(7)) : line
             guard let equals = body.firstIndex(of: "="), !body[..<equals].isEmpty,

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import Postgres
 import PostgresPool
@@ -72,7 +72,7 @@ struct EnvironmentReader {
         let dataDirectory = environment["RESEARCH_STORE_DATA_DIR"] ?? ".data"
         let path = dataDirectory + "/dev/database-url"
         if let text = try? String(contentsOfFile: path, encoding: .utf8) {
-            let url = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let url = String(text.trimmingWhitespace())
             if !url.isEmpty { return (url, path) }
         }
         return (nil, "unset")

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import Hummingbird
 import Logging
 import NIOCore
@@ -86,10 +87,9 @@ extension ResearchStoreCommand {
             } catch let error as IOError where Self.listenErrors.keys.contains(error.errnoCode) {
                 // One line naming the address and the variables that set it, not NIO's bind(…) text.
                 let host = settings.http.host.contains(":") ? "[\(settings.http.host)]" : settings.http.host
-                FileHandle.standardError.write(
-                    Data(
-                        ("cannot listen on \(host):\(settings.http.port): \(Self.listenErrors[error.errnoCode]!); "
-                            + "choose another with PORT (and HOST)\n").utf8))
+                printToStandardError(
+                    "cannot listen on \(host):\(settings.http.port): \(Self.listenErrors[error.errnoCode]!); "
+                        + "choose another with PORT (and HOST)")
                 throw ExitCode(78)
             }
             logger.info("stopped")
@@ -133,12 +133,11 @@ extension ResearchStoreCommand {
             guard FileManager.default.isExecutableFile(atPath: script) else {
                 throw ValidationError("\(script) not found: run from the project folder or set RESEARCH_STORE_HOME")
             }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: script)
-            process.arguments = (dryRun ? ["--dry-run"] : []) + (status ? ["--status"] : [])
-            try process.run()
-            process.waitUntilExit()
-            if process.terminationStatus != 0 { throw ExitCode(process.terminationStatus) }
+            // The script replaces this process: its output and exit status are the command's.
+            let arguments = [script] + (dryRun ? ["--dry-run"] : []) + (status ? ["--status"] : [])
+            let cArguments = arguments.map { strdup($0) } + [nil]
+            execv(script, cArguments)
+            throw ValidationError("cannot run \(script): \(String(cString: strerror(errno)))")
         }
     }
 
@@ -191,12 +190,18 @@ extension ResearchStoreCommand {
     }
 }
 
+/// One line on standard error.
+func printToStandardError(_ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+}
+
 /// Settings, or a clear list of what is wrong and exit code 78 (configuration error).
 func loadSettings() throws -> Settings {
     do {
         return try Settings.load()
     } catch let invalid as Settings.Invalid {
-        FileHandle.standardError.write(Data((invalid.description + "\n").utf8))
+        printToStandardError(invalid.description)
         throw ExitCode(78)
     }
 }
@@ -206,7 +211,7 @@ func authMode(_ settings: Settings) async throws -> AuthMode {
     do {
         return try await settings.makeAuthMode()
     } catch {
-        FileHandle.standardError.write(Data((error.description + "\n").utf8))
+        printToStandardError(error.description)
         throw ExitCode(78)
     }
 }
@@ -216,7 +221,7 @@ func connectionConfiguration(_ settings: Settings) throws -> PostgresConfigurati
     do {
         return try settings.connectionConfiguration()
     } catch let error as PostgresError {
-        FileHandle.standardError.write(Data("invalid DATABASE_URL: \(error.message ?? "\(error)")\n".utf8))
+        printToStandardError("invalid DATABASE_URL: \(error.message ?? "\(error)")")
         throw ExitCode(78)
     }
 }

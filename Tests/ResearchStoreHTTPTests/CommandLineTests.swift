@@ -199,4 +199,42 @@ struct CommandLineTests {
         #expect(warnings.count == 1, "\(text)")
         #expect(warnings.first?.contains("sslmode=verify-full") == true)
     }
+
+    @Test("migrate runs scripts/migrate in its place: its output and exit status are the command's")
+    func migrateRunsTheScript() async throws {
+        let root = try TestDatabase.repositoryRoot()
+        let status = try await run(["migrate", "--status"], environment: ["DATABASE_URL": try TestDatabase.url(), "RESEARCH_STORE_HOME": root])
+        #expect(status.status == 0, "\(status.text)")
+        #expect(status.text.contains("applied  schema.sql"), "\(status.text)")
+
+        let unreachable = try await run(
+            ["migrate", "--status"], environment: ["DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "RESEARCH_STORE_HOME": root])
+        #expect(unreachable.status != 0, "\(unreachable.text)")
+
+        let missing = try await run(["migrate"], environment: ["RESEARCH_STORE_HOME": "/nonexistent"])
+        #expect(missing.status != 0)
+        #expect(missing.text.contains("/nonexistent/scripts/migrate not found"), "\(missing.text)")
+    }
+
+    /// Full Foundation brings ICU (tens of MB of code and data, README "A smaller program"); the
+    /// server needs only FoundationEssentials. One `import Foundation` in any module it links
+    /// would add the library to the executable's needed list.
+    @Test("the server links FoundationEssentials, never full Foundation and its ICU")
+    func noFullFoundation() async throws {
+        let root = try TestDatabase.repositoryRoot()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/readelf")
+        process.arguments = ["--dynamic", root + "/.build/debug/research-store"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let needed = String(decoding: data, as: UTF8.self).split(separator: "\n").filter { $0.contains("(NEEDED)") }
+        #expect(process.terminationStatus == 0)
+        #expect(needed.contains { $0.contains("libFoundationEssentials.so") }, "\(needed)")
+        for library in ["libFoundation.so", "libFoundationInternationalization.so", "lib_FoundationICU.so"] {
+            #expect(!needed.contains { $0.contains("[\(library)]") }, "\(library) is linked: \(needed)")
+        }
+    }
 }

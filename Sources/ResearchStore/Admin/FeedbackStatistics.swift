@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `GET /db/admin/stats/feedback`: ratings given in a window.
 public struct FeedbackStatistics: Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `GET /db/admin/stats/llm`: LLM calls in a window, in total and per provider and model.
 public struct LLMStatistics: Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `GET /db/admin/stats/telemetry`: analytics events per type in a window.
 public struct TelemetryStatistics: Sendable {

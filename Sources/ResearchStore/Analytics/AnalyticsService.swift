@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import PostgresPool
 
 /// Analytics events: ingested one at a time or in all-or-nothing batches, summarised by the

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Postgres
 
 /// One destructive or administrative action: who did what to whom. Holds identifiers and small

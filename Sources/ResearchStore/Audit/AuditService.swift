@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import PostgresPool
 
 /// The audit trail of destructive and administrative actions, for admins.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A cached result: a JSON object, shared by the whole deployment, until `expiresAt`.
 public struct CacheEntry: Sendable, Equatable {

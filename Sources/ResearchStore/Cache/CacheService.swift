@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import PostgresPool
 
 /// The result cache: JSON objects under keys shared by the whole deployment, each with a TTL.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What an LLM needs to continue a session: its most recent messages within a token and a
 /// message budget, the pinned system message, and the last completed research.

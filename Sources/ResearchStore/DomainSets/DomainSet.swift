@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Postgres
 
 /// A named set of domains a research workflow may search; deployment-wide, written by admins.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import PostgresPool
 
 /// Domain sets: named lists of host names a research workflow may search. Anyone may read them;

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Postgres
 
 /// A user's 1–5 rating of their own message, research request or session; one per target.

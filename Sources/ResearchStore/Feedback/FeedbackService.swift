@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import PostgresPool
 
 /// Feedback: one 1–5 rating per user and target; a second rating replaces the first.

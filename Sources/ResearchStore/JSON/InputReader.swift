@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Reads typed fields out of a request's JSON object, collecting every problem with its path
 /// instead of stopping at the first, so a client learns about all bad fields at once.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A list's `limit` rules: a default and a maximum.
 struct Paging {

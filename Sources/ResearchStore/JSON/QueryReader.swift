@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Reads typed query parameters, collecting every problem (422, by parameter name) like
 /// `InputReader` does for bodies. A cursor the server did not issue is `400`.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// RFC 3339 timestamps in UTC with millisecond precision, as the API writes them.
 public enum Timestamp {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Postgres
 
 /// One message of a session; `seq` is 1, 2, 3 … within the session, assigned by the store.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A keyset cursor: the sort key of the last item of a page, tagged with its list's kind so a
 /// cursor of one list is refused by another. Clients see it only as `CursorSigner` text.

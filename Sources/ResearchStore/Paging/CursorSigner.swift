@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+import FoundationEssentials
 
 /// Signs and verifies cursors with HMAC-SHA256, so a client can hand back only a cursor this
 /// deployment issued, unchanged. Every replica behind one Service must share the key

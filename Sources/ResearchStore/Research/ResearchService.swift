@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import PostgresPool
 
 /// Research requests: created pending, moved through the status machine by conditional updates

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import PostgresPool
 
 /// Sessions: one conversation of one user. Validates input, scopes every query to the caller.

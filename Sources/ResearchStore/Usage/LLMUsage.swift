@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Postgres
 
 /// One LLM call: who made it, on which model, how many tokens, how long, at what cost.
@@ -82,12 +82,14 @@ public enum DecimalText {
     /// The JSON number `text` as plain decimal text, if it is ≥ 0, below `limit` and has at most
     /// `scale` fraction digits (so storing it in `numeric(p, scale)` changes nothing).
     static func exact(_ text: String, scale: Int16, below limit: Decimal) -> String? {
-        guard var value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")), !value.isNaN,
+        guard let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")), !value.isNaN,
             value >= 0, value < limit
         else { return nil }
-        var rounded = Decimal()
-        NSDecimalRound(&rounded, &value, Int(scale), .plain)
-        guard rounded == value else { return nil }
-        return "\(value)"
+        // Decimal prints plain digits, never an exponent; its fraction digits past the last
+        // non-zero one are the rounding the column would do.
+        let plain = trimmed("\(value)")
+        let fractionDigits = plain.firstIndex(of: ".").map { plain.distance(from: $0, to: plain.endIndex) - 1 } ?? 0
+        guard fractionDigits <= Int(scale) else { return nil }
+        return plain
     }
 }

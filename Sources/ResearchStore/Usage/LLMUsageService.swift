@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import PostgresPool
 
 /// LLM usage: a ledger row per call (tokens, latency, cost), linked to a session or research

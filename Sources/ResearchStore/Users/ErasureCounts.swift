@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Postgres
 
 /// What an erasure removed, by table: recorded in the audit trail (counts only).

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Postgres
 
 /// A caller known to the store: first seen when they first wrote something, last seen at their

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import PostgresPool
 
 /// A user's record, the export of all their data, and its erasure. Each is for the user

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import JWTKit
 import ResearchStore
 
@@ -88,9 +88,14 @@ public struct TokenVerifier: Sendable {
     static func algorithm(of token: String) -> String? {
         guard let header = token.split(separator: ".", omittingEmptySubsequences: false).first,
             let data = Data(base64URLEncoded: String(header)),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            let header = try? JSONDecoder().decode(Header.self, from: data)
         else { return nil }
-        return object["alg"] as? String
+        return header.alg
+    }
+
+    /// The one header field read before verification.
+    private struct Header: Decodable {
+        var alg: String?
     }
 }
 
@@ -120,7 +125,7 @@ struct AuthenticationFailure: Error {
     /// The `WWW-Authenticate` value (RFC 6750).
     var challenge: String {
         guard credentialsSent else { return #"Bearer realm="research-store""# }
-        let description = reason.replacingOccurrences(of: "\"", with: "'")
+        let description = reason.replacing("\"", with: "'")
         return #"Bearer realm="research-store", error="invalid_token", error_description="\#(description)""#
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import ResearchStore
 import Synchronization
@@ -49,7 +50,7 @@ public struct JSONLogHandler: LogHandler {
 
     /// Whole lines to standard error, one `write` each so concurrent lines never interleave.
     public static let standardError: @Sendable ([UInt8]) -> Void = { bytes in
-        lock.withLock { _ in bytes.withUnsafeBytes { _ = Foundation.write(2, $0.baseAddress, $0.count) } }
+        lock.withLock { _ in bytes.withUnsafeBytes { _ = Glibc.write(2, $0.baseAddress, $0.count) } }
     }
 
     private static let lock = Mutex(())

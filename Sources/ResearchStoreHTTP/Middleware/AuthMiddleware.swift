@@ -1,6 +1,7 @@
-import Foundation
+import FoundationEssentials
 import Hummingbird
 import HTTPTypes
+import Postgres
 import ResearchStore
 
 /// Identifies the caller of every route except the public ones (probes, metrics, the API
@@ -30,7 +31,7 @@ struct AuthMiddleware: RouterMiddleware {
             guard Caller.isValidUserID(userID) else {
                 throw ServiceError(.unauthorized, "X-User-ID must be \(Caller.userIDDescription)")
             }
-            let roles = (request.headers[.userRoles] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let roles = (request.headers[.userRoles] ?? "").split(separator: ",").map { String($0.trimmingWhitespace()) }
             return Caller(userID: userID, isAdmin: roles.contains("admin"))
         case .jwt(let verifier):
             guard let authorization = request.headers[.authorization] else {
@@ -40,7 +41,7 @@ struct AuthMiddleware: RouterMiddleware {
             guard parts.count == 2, parts[0].lowercased() == "bearer" else {
                 throw AuthenticationFailure.invalid("the Authorization header must be Bearer <token>")
             }
-            return try await verifier.caller(fromToken: String(parts[1]).trimmingCharacters(in: .whitespaces))
+            return try await verifier.caller(fromToken: String(parts[1].trimmingWhitespace()))
         }
     }
 }

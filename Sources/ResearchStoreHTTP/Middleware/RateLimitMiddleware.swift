@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import HTTPTypes
 import Hummingbird
 import ResearchStore
@@ -21,7 +21,7 @@ struct RateLimitMiddleware: RouterMiddleware {
         guard decision.allowed else {
             throw RequestRefusal(
                 status: .tooManyRequests,
-                detail: "rate limit of \(limiter.rate.formatted(.number)) requests per second exceeded; retry later",
+                detail: "rate limit of \(Self.plainNumber(limiter.rate)) requests per second exceeded; retry later",
                 retryAfterSeconds: decision.retryAfterSeconds, headers: headers)
         }
         var response: Response
@@ -40,4 +40,11 @@ extension HTTPField.Name {
     static let rateLimitLimit = Self("RateLimit-Limit")!
     static let rateLimitRemaining = Self("RateLimit-Remaining")!
     static let rateLimitReset = Self("RateLimit-Reset")!
+}
+
+extension RateLimitMiddleware {
+    /// `5` for 5.0, `2.5` for 2.5: the rate as people write it.
+    static func plainNumber(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
 }

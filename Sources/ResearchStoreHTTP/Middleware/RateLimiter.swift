@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// Token buckets per caller: `burst` requests at once, refilled at `rate` per second. Per

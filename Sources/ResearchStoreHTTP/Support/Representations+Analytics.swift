@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import ResearchStore
 
 // How analytics events and their aggregates look on the wire.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import ResearchStore
 
 // How an audit entry looks on the wire.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import ResearchStore
 
 // How a domain set looks on the wire.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import ResearchStore
 
 // How a user's record looks on the wire.

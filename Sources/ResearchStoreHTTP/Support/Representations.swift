@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import ResearchStore
 
 /// How the service's models look on the wire: snake_case keys, RFC 3339 millisecond timestamps.
