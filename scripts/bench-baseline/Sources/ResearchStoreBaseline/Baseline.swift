@@ -1,14 +1,16 @@
 // research-store-baseline: the "obvious Swift alternative" that `scripts/bench --baseline` measures
-// research-store against. Hummingbird 2 + PostgresNIO (one PostgresClient, its `query` API with
-// interpolated binds, i.e. unnamed statements), the same SQL as research-store for the five
-// benchmarked routes. A measuring stick only, never deployed, never built by CI.
+// research-store against. Hummingbird 2 + PostgresNIO (one PostgresClient), the same SQL as
+// research-store for the five benchmarked routes (Statements.swift), run as unnamed statements
+// through the `query` API or, with BASELINE_PREPARED=true, as prepared statements through
+// `execute`. A measuring stick only, never deployed, never built by CI.
 //
 // It deliberately skips what research-store does around that SQL, so the comparison favours it:
 // no authentication (the caller is the X-User-ID header, 401 without it), no validation beyond
 // Codable decoding, no idempotency keys, no rate limit, no metrics, no request log, no body limits
 // other than Hummingbird's default, no ownership check of analytics session ids.
 //
-//   DATABASE_URL=postgresql://… HOST=127.0.0.1 PORT=8080 DB_POOL_MAX=32 research-store-baseline serve
+//   DATABASE_URL=postgresql://… HOST=127.0.0.1 PORT=8080 DB_POOL_MAX=32 [BASELINE_PREPARED=true] \
+//       research-store-baseline serve
 //
 // GET /db/health is a hook for scripts/bench (which waits for in_use 0 between wrk runs): here
 // in_use counts the requests in flight other than itself, not pool leases.
@@ -200,44 +202,25 @@ struct ConfigurationError: Error, CustomStringConvertible {
 
 // MARK: - Routes
 
-func routes(_ router: Router<BasicRequestContext>, db: PostgresClient) {
+func routes(_ router: Router<BasicRequestContext>, db: Database) {
     router.get("/livez") { _, _ in HTTPResponse.Status.ok }
     router.get("/readyz") { _, context in
-        try await db.query("SELECT 1", logger: context.logger)
+        try await db.client.query("SELECT 1", logger: context.logger)
         return HTTPResponse.Status.ok
     }
     router.get("/db/health") { _, _ in Health(in_use: inFlight.load(ordering: .relaxed) - 1, waiting: 0) }
 
-    // The statement research-store's MessageStore.append runs for one message.
     router.post("/db/messages/store") { request, context -> EditedResponse<Message> in
         let caller = try request.caller()
         let body = try await request.decode(as: StoreMessage.self, context: context)
-        let estimated = body.token_count == nil
-        let tokens = body.token_count ?? (body.content.utf8.count + 3) / 4
-        let rows = try await db.query(
-            """
-            WITH target AS (
-                UPDATE sessions SET
-                    message_count = message_count + 1,
-                    total_tokens = total_tokens + \(tokens),
-                    updated_at = greatest(date_trunc('milliseconds', now()), updated_at),
-                    last_message_at = greatest(date_trunc('milliseconds', now()), created_at)
-                WHERE id = \(body.session_id) AND status = 'active' AND user_id = \(caller)
-                RETURNING id, message_count - 1 AS base, last_message_at
-            )
-            INSERT INTO messages AS m
-                (id, session_id, seq, role, content, token_count, token_count_estimated, model, metadata, created_at)
-            SELECT new.id, target.id, target.base + new.position, new.role, new.content, new.token_count,
-                   new.estimated, nullif(new.model, ''), new.metadata, target.last_message_at
-            FROM target,
-                 unnest(ARRAY[\(uuidV7())], ARRAY[\(body.role)], ARRAY[\(body.content)], ARRAY[\(tokens)],
-                        ARRAY[\(estimated)], ARRAY[\(body.model ?? "")], ARRAY[\(body.metadata ?? .object([:]))])
-                 WITH ORDINALITY AS new (id, role, content, token_count, estimated, model, metadata, position)
-            RETURNING m.id, m.session_id, m.seq, m.role, m.content, m.token_count, m.token_count_estimated, m.model,
-                m.metadata, m.created_at
-            """, logger: context.logger).collect()
-        guard let row = rows.first else { throw HTTPError(.notFound, message: "session not found") }
-        return EditedResponse(status: .created, response: try Message(row))
+        let statement = StoreStatement(
+            tokens: body.token_count ?? (body.content.utf8.count + 3) / 4, session: body.session_id, user: caller,
+            id: uuidV7(), role: body.role, content: body.content, estimated: body.token_count == nil,
+            model: body.model ?? "", metadata: body.metadata ?? .object([:]))
+        guard let message = try await db.rows(statement, logger: context.logger).first else {
+            throw HTTPError(.notFound, message: "session not found")
+        }
+        return EditedResponse(status: .created, response: message)
     }
 
     // The four statements of research-store's ContextService.load in one REPEATABLE READ READ ONLY
@@ -247,52 +230,15 @@ func routes(_ router: Router<BasicRequestContext>, db: PostgresClient) {
         let id = try context.parameters.require("id", as: UUID.self)
         let maxTokens = request.uri.queryParameters.get("max_tokens", as: Int.self) ?? 4000
         let maxMessages = request.uri.queryParameters.get("max_messages", as: Int.self) ?? 50
-        let found = try await db.withTransaction(logger: context.logger) { connection -> Context? in
-            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: context.logger)
-            var session: Session?
-            for try await row in try await connection.query(
-                """
-                SELECT id, user_id, title, status, metadata, message_count, total_tokens, created_at, updated_at, last_message_at
-                FROM sessions WHERE id = \(id) AND user_id = \(caller)
-                """, logger: context.logger)
-            {
-                session = try Session(row)
-            }
-            guard let session else { return nil }
-            var messages: [Message] = []
-            for try await row in try await connection.query(
-                """
-                SELECT m.id, m.session_id, m.seq, m.role, m.content, m.token_count, m.token_count_estimated, m.model,
-                       m.metadata, m.created_at
-                FROM (SELECT m.*, sum(m.token_count) OVER (ORDER BY m.seq DESC) AS tokens_so_far
-                      FROM messages m WHERE m.session_id = \(id)
-                      ORDER BY m.seq DESC LIMIT \(maxMessages)) m
-                WHERE m.tokens_so_far <= \(maxTokens) ORDER BY m.seq DESC
-                """, logger: context.logger)
-            {
-                messages.append(try Message(row))
-            }
-            var system: Message?
-            for try await row in try await connection.query(
-                """
-                SELECT m.id, m.session_id, m.seq, m.role, m.content, m.token_count, m.token_count_estimated, m.model,
-                       m.metadata, m.created_at
-                FROM messages m WHERE m.session_id = \(id) AND m.role = 'system'
-                ORDER BY m.seq DESC LIMIT 1
-                """, logger: context.logger)
-            {
-                system = try Message(row)
-            }
-            var research: [Research] = []
-            for try await (rid, question, workflow, result, finished) in try await connection.query(
-                """
-                SELECT id, question, workflow_type, result, finished_at FROM research_requests
-                WHERE session_id = \(id) AND status = 'completed'
-                ORDER BY finished_at DESC, id DESC LIMIT 5
-                """, logger: context.logger).decode((UUID, String, String, JSONValue?, Date?).self)
-            {
-                research.append(Research(id: rid, question: question, workflow_type: workflow, result: result, finished_at: finished))
-            }
+        let logger = context.logger
+        let found = try await db.client.withTransaction(logger: logger) { connection -> Context? in
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
+            guard let session = try await db.rows(ContextSessionStatement(session: id, user: caller), on: connection, logger: logger).first
+            else { return nil }
+            var messages = try await db.rows(
+                ContextMessagesStatement(session: id, maxMessages: maxMessages, maxTokens: maxTokens), on: connection, logger: logger)
+            let system = try await db.rows(ContextSystemStatement(session: id), on: connection, logger: logger).first
+            let research = try await db.rows(ContextResearchStatement(session: id), on: connection, logger: logger)
             messages.reverse()
             // The latest system message is kept first when it is older than the kept run and still fits.
             var tokens = messages.reduce(0) { $0 + $1.token_count }
@@ -311,42 +257,18 @@ func routes(_ router: Router<BasicRequestContext>, db: PostgresClient) {
         return found
     }
 
-    // research-store's SessionStore.create: the owner's users row upserted in the same statement.
     router.post("/db/sessions/create") { request, context -> EditedResponse<Session> in
         let caller = try request.caller()
         let body = try await request.decode(as: CreateSession.self, context: context)
-        let rows = try await db.query(
-            """
-            WITH owner AS (
-                INSERT INTO users (id) VALUES (\(caller)) ON CONFLICT (id) DO NOTHING
-            )
-            INSERT INTO sessions (id, user_id, title, metadata)
-            VALUES (\(uuidV7()), \(caller), \(body.title), \(body.metadata ?? .object([:])))
-            RETURNING id, user_id, title, status, metadata, message_count, total_tokens, created_at, updated_at, last_message_at
-            """, logger: context.logger).collect()
-        guard let row = rows.first else { throw HTTPError(.internalServerError) }
-        return EditedResponse(status: .created, response: try Session(row))
+        let statement = CreateStatement(user: caller, id: uuidV7(), title: body.title, metadata: body.metadata ?? .object([:]))
+        guard let session = try await db.rows(statement, logger: context.logger).first else { throw HTTPError(.internalServerError) }
+        return EditedResponse(status: .created, response: session)
     }
 
-    // The columns of research-store's AnalyticsStore.insert, the whole batch in one statement of
-    // array binds (no session lookup: an event's user is the caller).
     router.post("/db/analytics/batch") { request, context -> EditedResponse<Accepted> in
         let caller = try request.caller()
         let events = try await request.decode(as: AnalyticsBatch.self, context: context).events
-        let noDuration = -1.0
-        try await db.query(
-            """
-            WITH owner AS (
-                INSERT INTO users (id) VALUES (\(caller)) ON CONFLICT (id) DO NOTHING
-            )
-            INSERT INTO analytics_events (user_id, session_id, event_type, properties, duration_ms, occurred_at)
-            SELECT \(caller), nullif(e.session_id, '')::uuid, e.event_type, e.properties, nullif(e.duration_ms, \(noDuration)),
-                   coalesce(nullif(e.occurred_at, '')::timestamptz, date_trunc('milliseconds', now()))
-            FROM unnest(\(events.map { $0.session_id?.uuidString ?? "" }), \(events.map(\.event_type)),
-                        \(events.map { $0.properties ?? .object([:]) }), \(events.map { $0.duration_ms ?? noDuration }),
-                        \(events.map { $0.occurred_at ?? "" }))
-                 AS e (session_id, event_type, properties, duration_ms, occurred_at)
-            """, logger: context.logger)
+        _ = try await db.rows(AnalyticsStatement(user: caller, events: events), logger: context.logger)
         return EditedResponse(status: .accepted, response: Accepted(accepted: events.count))
     }
 }
@@ -357,7 +279,7 @@ func routes(_ router: Router<BasicRequestContext>, db: PostgresClient) {
 struct Baseline {
     static func main() async throws {
         guard CommandLine.arguments.dropFirst().first == "serve" else {
-            FileHandle.standardError.write(Data("usage: research-store-baseline serve   (env DATABASE_URL, HOST, PORT, DB_POOL_MAX)\n".utf8))
+            FileHandle.standardError.write(Data("usage: research-store-baseline serve   (env DATABASE_URL, HOST, PORT, DB_POOL_MAX, BASELINE_PREPARED)\n".utf8))
             exit(2)
         }
         let env = ProcessInfo.processInfo.environment
@@ -366,15 +288,17 @@ struct Baseline {
 
         var configuration = try clientConfiguration(env["DATABASE_URL"] ?? "")
         configuration.options.maximumConnections = Int(env["DB_POOL_MAX"] ?? "") ?? 20
-        let db = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let prepared = env["BASELINE_PREPARED"] == "true"
+        logger.info("statements: \(prepared ? "prepared (client.execute)" : "unnamed (client.query)")")
 
         let router = Router()
         router.add(middleware: InFlightMiddleware())
-        routes(router, db: db)
+        routes(router, db: Database(client: client, prepared: prepared))
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(env["HOST"] ?? "127.0.0.1", port: Int(env["PORT"] ?? "") ?? 8080)),
-            services: [db],
+            services: [client],
             logger: logger)
         try await app.runService() // SIGTERM / SIGINT: graceful shutdown of the server, then the client
     }
