@@ -507,63 +507,79 @@ http_benchmark() {
     http_pgbench prepared create
     http_copy_run
 
-    if $http_baseline; then http_baseline_runs; fi
+    if $http_baseline; then
+        http_baseline_runs query
+        http_baseline_runs prepared
+    fi
     http_report
     if $http_baseline; then http_baseline_report; fi
 }
 
-# --baseline: the same wrk runs (without context-1 and create-users) against research-store-baseline.
-# Our runs appended ~100k+ messages to the store sessions, left their rows with dead versions, added
-# sessions and users (create), and pgbench and COPY wrote more: so every row is reloaded first, and
-# both servers start from the same data (context sessions are read-only; analytics_events is emptied
-# before each analytics run in any case).
-rss_baseline_idle="" rss_baseline_store="" rss_baseline_all=""
+# --baseline: the same wrk runs (without context-1 and create-users) against research-store-baseline,
+# twice: its statements unnamed (PostgresNIO's query API), then prepared (BASELINE_PREPARED=true,
+# its execute API). Our runs appended ~100k+ messages to the store sessions, left their rows with
+# dead versions, added sessions and users (create), and pgbench and COPY wrote more: so every row is
+# reloaded before each mode, and all three start from the same data (context sessions are read-only;
+# analytics_events is emptied before each analytics run in any case).
+# http_baseline_runs MODE (query | prepared): results under baseline-MODE-WORKLOAD.
+declare -A rss_baseline=()
 http_baseline_runs() {
+    local mode=$1 prefix=baseline-$1
     http_prepare_data
-    http_start_server "$baseline_binary" research-store-baseline
+    BASELINE_PREPARED=$([[ $mode == prepared ]] && echo true || echo false) \
+        http_start_server "$baseline_binary" "research-store-baseline-$mode"
     sleep 1
-    rss_baseline_idle=$(http_rss VmRSS)
-    http_wrk baseline-livez "$http_connections" livez.lua
-    http_wrk baseline-store "$http_connections" store.lua "$store_sessions" "$store_prefix" "$store_content"
-    rss_baseline_store=$(http_rss VmHWM)
-    http_wrk baseline-context "$http_connections" context.lua "$context_sessions" "$context_prefix" "$context_query"
-    http_wrk baseline-create "$http_connections" create.lua
+    rss_baseline[$mode]=$(http_rss VmRSS)
+    http_wrk "$prefix-livez" "$http_connections" livez.lua
+    http_wrk "$prefix-store" "$http_connections" store.lua "$store_sessions" "$store_prefix" "$store_content"
+    rss_baseline[$mode]+=" / $(http_rss VmHWM)"
+    http_wrk "$prefix-context" "$http_connections" context.lua "$context_sessions" "$context_prefix" "$context_query"
+    http_wrk "$prefix-create" "$http_connections" create.lua
     http_before_measure=http_truncate_events
-    http_wrk baseline-analytics "$http_connections" analytics.lua "$work/analytics-body.json"
+    http_wrk "$prefix-analytics" "$http_connections" analytics.lua "$work/analytics-body.json"
     http_before_measure=""
-    rss_baseline_all=$(http_rss VmHWM)
+    rss_baseline[$mode]+=" / $(http_rss VmHWM)"
     http_stop_server
 }
 
 http_baseline_report() {
     field() { local -a p; read -r -a p <<<"${http[$1]:-}"; printf '%s' "${p[$2]:-n/a}"; }
     ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-    local format='%-34s %10s %8s %7s  %10s %8s %7s  %7s %7s\n' row name label
+    local format='%-34s %8s %7s  %8s %7s  %8s %7s  %7s %7s\n' row name label
     echo
-    echo "research-store vs research-store-baseline (Hummingbird 2 + PostgresNIO, query API, the same SQL; scripts/bench-baseline),"
-    echo "the same wrk runs and DB_POOL_MAX=$http_pool; the rows reloaded before the baseline's runs. x = research-store / baseline."
+    echo "research-store (DB_POOLER=$http_pooler) vs research-store-baseline (Hummingbird 2 + PostgresNIO, the same SQL;"
+    echo "scripts/bench-baseline) with unnamed statements (query API) and prepared ones (execute API, BASELINE_PREPARED=true);"
+    echo "the same wrk runs and DB_POOL_MAX=$http_pool, the rows reloaded before each baseline mode. x = research-store / baseline."
     echo
     # shellcheck disable=SC2059
-    printf "$format" workload "rs req/s" "p99 ms" "non-2xx" "base req/s" "p99 ms" "non-2xx" "req/s x" "p99 x"
+    printf "$format" "" "research" "-store" "base" "query" "base" "prepared" "req/s x" ""
+    # shellcheck disable=SC2059
+    printf "$format" workload "req/s" "p99 ms" "req/s" "p99 ms" "req/s" "p99 ms" "query" "prep"
     for row in "livez:GET /livez" "store:POST /db/messages/store" "context:GET /db/context/{id} (100 msgs)" \
         "create:POST /db/sessions/create" "analytics:POST /db/analytics/batch (x$analytics_batch)"; do
         name=${row%%:*} label=${row#*:}
         # shellcheck disable=SC2059
-        printf "$format" "$label" "$(field "$name" 0)" "$(field "$name" 2)" "$(field "$name" 3)" \
-            "$(field "baseline-$name" 0)" "$(field "baseline-$name" 2)" "$(field "baseline-$name" 3)" \
-            "$(ratio "$(field "$name" 0)" "$(field "baseline-$name" 0)")" "$(ratio "$(field "$name" 2)" "$(field "baseline-$name" 2)")"
+        printf "$format" "$label" "$(field "$name" 0)" "$(field "$name" 2)" \
+            "$(field "baseline-query-$name" 0)" "$(field "baseline-query-$name" 2)" \
+            "$(field "baseline-prepared-$name" 0)" "$(field "baseline-prepared-$name" 2)" \
+            "$(ratio "$(field "$name" 0)" "$(field "baseline-query-$name" 0)")" \
+            "$(ratio "$(field "$name" 0)" "$(field "baseline-prepared-$name" 0)")"
     done
     echo
+    echo "non-2xx answers (research-store / base query / base prepared):" "$(for name in livez store context create analytics; do
+        printf '%s %s/%s/%s  ' "$name" "$(field "$name" 3)" "$(field "baseline-query-$name" 3)" "$(field "baseline-prepared-$name" 3)"
+    done)"
     echo "server RSS in MiB, idle after start-up / peak through the store run / peak through every run:"
     echo "  research-store ${rss_idle:-n/a} / ${rss_store:-n/a} / ${rss_all:-n/a} (its runs include context-1 and create-users);" \
-        "research-store-baseline ${rss_baseline_idle:-n/a} / ${rss_baseline_store:-n/a} / ${rss_baseline_all:-n/a}"
+        "base query ${rss_baseline[query]:-n/a}; base prepared ${rss_baseline[prepared]:-n/a}"
     echo "CPU per request in µs (server / PostgreSQL / client) and cores busy:"
     for name in livez store context create analytics; do
-        local -a ours theirs
+        local -a ours query prepared
         read -r -a ours <<<"${http_cpu[$name]:-n/a n/a n/a n/a}"
-        read -r -a theirs <<<"${http_cpu[baseline-$name]:-n/a n/a n/a n/a}"
-        printf '  %-10s research-store %6s / %6s / %6s  %s cores   baseline %6s / %6s / %6s  %s cores\n' "$name" \
-            "${ours[0]}" "${ours[1]}" "${ours[2]}" "${ours[3]}" "${theirs[0]}" "${theirs[1]}" "${theirs[2]}" "${theirs[3]}"
+        read -r -a query <<<"${http_cpu[baseline-query-$name]:-n/a n/a n/a n/a}"
+        read -r -a prepared <<<"${http_cpu[baseline-prepared-$name]:-n/a n/a n/a n/a}"
+        printf '  %-10s research-store %6s / %6s / %6s %4s   base query %6s / %6s / %6s %4s   base prepared %6s / %6s / %6s %4s\n' \
+            "$name" "${ours[@]:0:4}" "${query[@]:0:4}" "${prepared[@]:0:4}"
     done
 }
 
