@@ -545,16 +545,15 @@ http_baseline_runs() {
 http_baseline_report() {
     field() { local -a p; read -r -a p <<<"${http[$1]:-}"; printf '%s' "${p[$2]:-n/a}"; }
     ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-    local format='%-34s %8s %7s  %8s %7s  %8s %7s  %7s %7s\n' row name label
+    local format='%-34s %9s %8s  %9s %8s  %9s %8s  %6s %6s\n' row name label
     echo
     echo "research-store (DB_POOLER=$http_pooler) vs research-store-baseline (Hummingbird 2 + PostgresNIO, the same SQL;"
     echo "scripts/bench-baseline) with unnamed statements (query API) and prepared ones (execute API, BASELINE_PREPARED=true);"
-    echo "the same wrk runs and DB_POOL_MAX=$http_pool, the rows reloaded before each baseline mode. x = research-store / baseline."
+    echo "the same wrk runs and DB_POOL_MAX=$http_pool, the rows reloaded before each baseline mode. rs = research-store,"
+    echo "query / prep = the baseline's two modes, p99 in ms; x = research-store's req/s / the baseline's."
     echo
     # shellcheck disable=SC2059
-    printf "$format" "" "research" "-store" "base" "query" "base" "prepared" "req/s x" ""
-    # shellcheck disable=SC2059
-    printf "$format" workload "req/s" "p99 ms" "req/s" "p99 ms" "req/s" "p99 ms" "query" "prep"
+    printf "$format" workload "rs req/s" "rs p99" "query r/s" "q p99" "prep r/s" "p p99" "x qry" "x prep"
     for row in "livez:GET /livez" "store:POST /db/messages/store" "context:GET /db/context/{id} (100 msgs)" \
         "create:POST /db/sessions/create" "analytics:POST /db/analytics/batch (x$analytics_batch)"; do
         name=${row%%:*} label=${row#*:}
