@@ -2,7 +2,7 @@
 # http.bash: the HTTP part of scripts/bench; sourced by it, not a command of its own.
 #
 # Uses from scripts/bench: repo, work, url, url_without_password, duration, scratch, http_pool,
-# http_pooler, and the functions log, fail, sql, log_percentiles.
+# http_pooler, http_baseline, and the functions log, fail, sql, log_percentiles.
 #
 # Runs the release research-store against the bench cluster on a free 127.0.0.1 port and drives it
 # with wrk (-t2 -c64 --latency, the Lua scripts next to this file): GET /livez, store message, get
@@ -108,25 +108,45 @@ SQL
 
 # --- the server -----------------------------------------------------------------------------------
 
-http_start_server() {
-    # Built as the Dockerfile builds it (the Swift runtime linked in), so RSS is what ships; in
-    # a scratch path of its own, so it never flips the flags of the one in $scratch.
-    # BENCH_SERVER_BINARY serves a binary built elsewhere instead (an earlier commit, for a
-    # before/after comparison under the same yardsticks).
-    local static=${BENCH_SERVER_SCRATCH_PATH:-.build-static} binary=${BENCH_SERVER_BINARY:-}
-    if [[ -z $binary ]]; then
+# Built as the Dockerfile builds it (the Swift runtime linked in), so RSS is what ships; in a
+# scratch path of its own, so it never flips the flags of the one in $scratch. BENCH_SERVER_BINARY
+# serves a binary built elsewhere instead (an earlier commit, for a before/after comparison under
+# the same yardsticks). Sets server_binary.
+server_binary=""
+http_build_server() {
+    local static=${BENCH_SERVER_SCRATCH_PATH:-.build-static}
+    server_binary=${BENCH_SERVER_BINARY:-}
+    if [[ -z $server_binary ]]; then
         log "building research-store (release, --static-swift-stdlib, scratch path $static)"
         swift build -c release --product research-store --static-swift-stdlib --scratch-path "$static" >&2
-        binary=$(swift build -c release --static-swift-stdlib --scratch-path "$static" --show-bin-path)/research-store
+        server_binary=$(swift build -c release --static-swift-stdlib --scratch-path "$static" --show-bin-path)/research-store
     fi
-    [[ -x $binary ]] || fail "no research-store binary at $binary"
+    [[ -x $server_binary ]] || fail "no research-store binary at $server_binary"
+}
+
+# --baseline: the Hummingbird 2 + PostgresNIO comparison service (scripts/bench-baseline, a package
+# of its own that CI never builds), built the same way. Sets baseline_binary.
+baseline_binary=""
+http_build_baseline() {
+    local args=(-c release --static-swift-stdlib --package-path "$repo/scripts/bench-baseline" --scratch-path "$repo/.build-baseline")
+    log "building research-store-baseline (release, --static-swift-stdlib, scratch path .build-baseline)"
+    swift build "${args[@]}" --product research-store-baseline >&2
+    baseline_binary=$(swift build "${args[@]}" --show-bin-path)/research-store-baseline
+    [[ -x $baseline_binary ]] || fail "no research-store-baseline binary at $baseline_binary"
+}
+
+# http_start_server BINARY LABEL: serves BINARY on a free 127.0.0.1 port (log: $work/server-LABEL.log).
+server_label=research-store
+http_start_server() {
+    local binary=$1
+    server_label=$2
     server_port=$(http_free_port)
-    log "starting research-store on 127.0.0.1:$server_port (DB_POOL_MAX=$http_pool DB_POOLER=$http_pooler)"
+    log "starting $server_label on 127.0.0.1:$server_port (DB_POOL_MAX=$http_pool DB_POOLER=$http_pooler)"
     # Callers named by X-User-ID (AUTH_MODE=none), no rate limit: the figures are the store's,
     # not the limiter's. Request log lines are info-level, so LOG_LEVEL=warning leaves them out.
     DATABASE_URL=$url HOST=127.0.0.1 PORT=$server_port DB_POOL_MAX=$http_pool DB_POOLER=$http_pooler \
         AUTH_MODE=none RATE_LIMIT_RPS=0 MAX_CONCURRENT_REQUESTS=100000 ENV_FILE=/dev/null \
-        LOG_LEVEL=warning "$binary" serve >"$work/server.log" 2>&1 &
+        LOG_LEVEL=warning "$binary" serve >"$work/server-$server_label.log" 2>&1 &
     server_pid=$!
     local attempt
     for attempt in {1..300}; do
@@ -134,14 +154,14 @@ http_start_server() {
             return 0
         fi
         if ! kill -0 "$server_pid" 2>/dev/null; then
-            cat "$work/server.log" >&2
+            cat "$work/server-$server_label.log" >&2
             server_pid=""
-            fail "research-store exited during start-up"
+            fail "$server_label exited during start-up"
         fi
         sleep 0.1
     done
-    cat "$work/server.log" >&2
-    fail "research-store not ready after 30 s"
+    cat "$work/server-$server_label.log" >&2
+    fail "$server_label not ready after 30 s"
 }
 
 # SIGTERM, then wait up to 20 s for the graceful drain; SIGKILL only if it hangs. Safe to call twice.
@@ -155,11 +175,11 @@ http_stop_server() {
         sleep 0.1
     done
     if kill -0 "$pid" 2>/dev/null; then
-        log "research-store did not stop within 20 s of SIGTERM; sending SIGKILL"
+        log "$server_label did not stop within 20 s of SIGTERM; sending SIGKILL"
         kill -KILL "$pid" 2>/dev/null || true
     fi
     wait "$pid" 2>/dev/null || status=$?
-    log "research-store stopped (exit status $status)"
+    log "$server_label stopped (exit status $status)"
 }
 
 # --- CPU accounting -------------------------------------------------------------------------------
@@ -273,8 +293,8 @@ http_wrk() {
     http_wait_idle
     [[ -z ${http_after_measure:-} ]] || "$http_after_measure"
     kill -0 "$server_pid" 2>/dev/null || {
-        tail -n 20 "$work/server.log" >&2
-        fail "research-store died during $name"
+        tail -n 20 "$work/server-$server_label.log" >&2
+        fail "$server_label died during $name"
     }
     local line
     line=$(grep '^RESULT ' "$out" | tail -n 1) || {
@@ -437,10 +457,12 @@ SQL
 http_benchmark() {
     log "migrating the bench cluster"
     DATABASE_URL=$url scripts/migrate >&2 # the URL in the environment: no password on a command line
+    http_build_server
+    if $http_baseline; then http_build_baseline; fi
     http_prepare_data
     http_write_pgbench_script
     http_write_route_scripts
-    http_start_server
+    http_start_server "$server_binary" research-store
     # The postmaster is the parent of the checkpointer (a process that lives as long as it does).
     local checkpointer
     checkpointer=$(sql -At -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")
@@ -485,7 +507,79 @@ http_benchmark() {
     http_pgbench prepared create
     http_copy_run
 
+    if $http_baseline; then
+        http_baseline_runs query
+        http_baseline_runs prepared
+    fi
     http_report
+    if $http_baseline; then http_baseline_report; fi
+}
+
+# --baseline: the same wrk runs (without context-1 and create-users) against research-store-baseline,
+# twice: its statements unnamed (PostgresNIO's query API), then prepared (BASELINE_PREPARED=true,
+# its execute API). Our runs appended ~100k+ messages to the store sessions, left their rows with
+# dead versions, added sessions and users (create), and pgbench and COPY wrote more: so every row is
+# reloaded before each mode, and all three start from the same data (context sessions are read-only;
+# analytics_events is emptied before each analytics run in any case).
+# http_baseline_runs MODE (query | prepared): results under baseline-MODE-WORKLOAD.
+declare -A rss_baseline=()
+http_baseline_runs() {
+    local mode=$1 prefix=baseline-$1
+    http_prepare_data
+    BASELINE_PREPARED=$([[ $mode == prepared ]] && echo true || echo false) \
+        http_start_server "$baseline_binary" "research-store-baseline-$mode"
+    sleep 1
+    rss_baseline[$mode]=$(http_rss VmRSS)
+    http_wrk "$prefix-livez" "$http_connections" livez.lua
+    http_wrk "$prefix-store" "$http_connections" store.lua "$store_sessions" "$store_prefix" "$store_content"
+    rss_baseline[$mode]+=" / $(http_rss VmHWM)"
+    http_wrk "$prefix-context" "$http_connections" context.lua "$context_sessions" "$context_prefix" "$context_query"
+    http_wrk "$prefix-create" "$http_connections" create.lua
+    http_before_measure=http_truncate_events
+    http_wrk "$prefix-analytics" "$http_connections" analytics.lua "$work/analytics-body.json"
+    http_before_measure=""
+    rss_baseline[$mode]+=" / $(http_rss VmHWM)"
+    http_stop_server
+}
+
+http_baseline_report() {
+    field() { local -a p; read -r -a p <<<"${http[$1]:-}"; printf '%s' "${p[$2]:-n/a}"; }
+    ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+    local format='%-34s %9s %8s  %9s %8s  %9s %8s  %6s %6s\n' row name label
+    echo
+    echo "research-store (DB_POOLER=$http_pooler) vs research-store-baseline (Hummingbird 2 + PostgresNIO, the same SQL;"
+    echo "scripts/bench-baseline) with unnamed statements (query API) and prepared ones (execute API, BASELINE_PREPARED=true);"
+    echo "the same wrk runs and DB_POOL_MAX=$http_pool, the rows reloaded before each baseline mode. rs = research-store,"
+    echo "query / prep = the baseline's two modes, p99 in ms; x = research-store's req/s / the baseline's."
+    echo
+    # shellcheck disable=SC2059
+    printf "$format" workload "rs req/s" "rs p99" "query r/s" "q p99" "prep r/s" "p p99" "x qry" "x prep"
+    for row in "livez:GET /livez" "store:POST /db/messages/store" "context:GET /db/context/{id} (100 msgs)" \
+        "create:POST /db/sessions/create" "analytics:POST /db/analytics/batch (x$analytics_batch)"; do
+        name=${row%%:*} label=${row#*:}
+        # shellcheck disable=SC2059
+        printf "$format" "$label" "$(field "$name" 0)" "$(field "$name" 2)" \
+            "$(field "baseline-query-$name" 0)" "$(field "baseline-query-$name" 2)" \
+            "$(field "baseline-prepared-$name" 0)" "$(field "baseline-prepared-$name" 2)" \
+            "$(ratio "$(field "$name" 0)" "$(field "baseline-query-$name" 0)")" \
+            "$(ratio "$(field "$name" 0)" "$(field "baseline-prepared-$name" 0)")"
+    done
+    echo
+    echo "non-2xx answers (research-store / base query / base prepared):" "$(for name in livez store context create analytics; do
+        printf '%s %s/%s/%s  ' "$name" "$(field "$name" 3)" "$(field "baseline-query-$name" 3)" "$(field "baseline-prepared-$name" 3)"
+    done)"
+    echo "server RSS in MiB, idle after start-up / peak through the store run / peak through every run:"
+    echo "  research-store ${rss_idle:-n/a} / ${rss_store:-n/a} / ${rss_all:-n/a} (its runs include context-1 and create-users);" \
+        "base query ${rss_baseline[query]:-n/a}; base prepared ${rss_baseline[prepared]:-n/a}"
+    echo "CPU per request in µs (server / PostgreSQL / client) and cores busy:"
+    for name in livez store context create analytics; do
+        local -a ours query prepared
+        read -r -a ours <<<"${http_cpu[$name]:-n/a n/a n/a n/a}"
+        read -r -a query <<<"${http_cpu[baseline-query-$name]:-n/a n/a n/a n/a}"
+        read -r -a prepared <<<"${http_cpu[baseline-prepared-$name]:-n/a n/a n/a n/a}"
+        printf '  %-10s research-store %6s / %6s / %6s %4s   base query %6s / %6s / %6s %4s   base prepared %6s / %6s / %6s %4s\n' \
+            "$name" "${ours[@]:0:4}" "${query[@]:0:4}" "${prepared[@]:0:4}"
+    done
 }
 
 # http_rss FIELD: the server's VmRSS (now) or VmHWM (peak so far) from /proc, in MiB.
