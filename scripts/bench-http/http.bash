@@ -6,9 +6,9 @@
 #
 # Runs the release research-store against the bench cluster on a free 127.0.0.1 port and drives it
 # with wrk (-t2 -c64 --latency, the Lua scripts next to this file): GET /livez, store message, get
-# context, create session, analytics batch (plus context at 8 connections and create over 1000
-# users, which explain two of the figures). Then, with the server stopped, the database side of
-# the same work: pgbench running the store-message SQL and a psql \copy of the analytics rows.
+# context, create session, analytics batch; each of the four again on one connection, and create
+# over 1000 users. Then, with the server stopped, the database side of the same work: pgbench
+# running each route's SQL and a psql \copy of the analytics rows.
 # Every wrk run goes to 127.0.0.1 only and lasts $duration seconds after a 1-second warm-up.
 
 http_dir=$repo/scripts/bench-http
@@ -480,9 +480,10 @@ http_benchmark() {
     http_wrk store "$http_connections" store.lua "$store_sessions" "$store_prefix" "$store_content"
     http_before_measure="" http_after_measure=""
     rss_store=$(http_rss VmHWM)
+    # Each route again on one connection: what a request costs when nothing waits in front of it.
+    http_wrk store-1 1 store.lua "$store_sessions" "$store_prefix" "$store_content"
 
     http_wrk context "$http_connections" context.lua "$context_sessions" "$context_prefix" "$context_query"
-    # The same on one connection: what one context read costs when nothing waits in front of it.
     http_wrk context-1 1 context.lua "$context_sessions" "$context_prefix" "$context_query"
     # What one context answer holds (a check that the budget cut where intended).
     curl -fsS -o "$work/context.json" -H 'X-User-ID: bench' \
@@ -494,10 +495,12 @@ http_benchmark() {
     http_wrk create "$http_connections" create.lua
     # The same spread over 1000 users: create upserts its owner's users row, which one user serialises.
     http_wrk create-users "$http_connections" create.lua 1000
+    http_wrk create-1 1 create.lua
 
     http_before_measure=http_truncate_events http_after_measure=http_count_events
     http_wrk analytics "$http_connections" analytics.lua "$work/analytics-body.json"
     http_before_measure="" http_after_measure=""
+    http_wrk analytics-1 1 analytics.lua "$work/analytics-body.json"
     rss_all=$(http_rss VmHWM)
 
     http_stop_server
@@ -515,7 +518,7 @@ http_benchmark() {
     if $http_baseline; then http_baseline_report; fi
 }
 
-# --baseline: the same wrk runs (without context-1 and create-users) against research-store-baseline,
+# --baseline: the same wrk runs (without the one-connection runs and create-users) against research-store-baseline,
 # twice: its statements unnamed (PostgresNIO's query API), then prepared (BASELINE_PREPARED=true,
 # its execute API). Our runs appended ~100k+ messages to the store sessions, left their rows with
 # dead versions, added sessions and users (create), and pgbench and COPY wrote more: so every row is
@@ -569,7 +572,7 @@ http_baseline_report() {
         printf '%s %s/%s/%s  ' "$name" "$(field "$name" 3)" "$(field "baseline-query-$name" 3)" "$(field "baseline-prepared-$name" 3)"
     done)"
     echo "server RSS in MiB, idle after start-up / peak through the store run / peak through every run:"
-    echo "  research-store ${rss_idle:-n/a} / ${rss_store:-n/a} / ${rss_all:-n/a} (its runs include context-1 and create-users);" \
+    echo "  research-store ${rss_idle:-n/a} / ${rss_store:-n/a} / ${rss_all:-n/a} (its runs include the one-connection runs and create-users);" \
         "base query ${rss_baseline[query]:-n/a}; base prepared ${rss_baseline[prepared]:-n/a}"
     echo "CPU per request in µs (server / PostgreSQL / client) and cores busy:"
     for name in livez store context create analytics; do
@@ -632,13 +635,16 @@ http_report() {
         printf "$format" "pgbench store SQL -M prepared" "$(num "$pg")" "$(num "$pg")" "$(h pgbench-prepared 1)" "$(h pgbench-prepared 2)" "$(h pgbench-prepared 3)" "(db ceiling)"
         printf "$format" "pgbench store SQL -M extended" "$(num "$(h pgbench-extended 0)")" "$(num "$(h pgbench-extended 0)")" "$(h pgbench-extended 1)" "$(h pgbench-extended 2)" "$(h pgbench-extended 3)" "(unprepared, like the server)"
         printf "$format" "POST /db/messages/store" "$(num "$(h store 0)")" "$(num "$(h store 0)")" "$(h store 1)" "$(h store 2)" "$(h store 3)" "$(div "$(h store 0)" "$pg") of pgbench"
+        printf "$format" "  same, 1 connection" "$(num "$(h store-1 0)")" "$(num "$(h store-1 0)")" "$(h store-1 1)" "$(h store-1 2)" "$(h store-1 3)" "(not a 64-connection figure)"
         printf "$format" "pgbench context statements" "$(num "$(h pgbench-context 0)")" "" "$(h pgbench-context 1)" "$(h pgbench-context 2)" "$(h pgbench-context 3)" "(-M prepared)"
         printf "$format" "GET /db/context/{id} (100 msgs)" "$(num "$(h context 0)")" "" "$(h context 1)" "$(h context 2)" "$(h context 3)" "$(div "$(h context 0)" "$(h pgbench-context 0)") of pgbench"
         printf "$format" "  same, 1 connection" "$(num "$(h context-1 0)")" "" "$(h context-1 1)" "$(h context-1 2)" "$(h context-1 3)" "(not a 64-connection figure)"
         printf "$format" "pgbench create statement" "$(num "$(h pgbench-create 0)")" "$(num "$(h pgbench-create 0)")" "$(h pgbench-create 1)" "$(h pgbench-create 2)" "$(h pgbench-create 3)" "(-M prepared)"
         printf "$format" "POST /db/sessions/create" "$(num "$(h create 0)")" "$(num "$(h create 0)")" "$(h create 1)" "$(h create 2)" "$(h create 3)" "$(div "$(h create 0)" "$(h pgbench-create 0)") of pgbench"
         printf "$format" "  same, 1000 users" "$(num "$(h create-users 0)")" "$(num "$(h create-users 0)")" "$(h create-users 1)" "$(h create-users 2)" "$(h create-users 3)" "$(div "$(h create-users 0)" "$(h pgbench-create 0)") of pgbench"
+        printf "$format" "  same, 1 connection" "$(num "$(h create-1 0)")" "$(num "$(h create-1 0)")" "$(h create-1 1)" "$(h create-1 2)" "$(h create-1 3)" "(not a 64-connection figure)"
         printf "$format" "POST /db/analytics/batch (x$analytics_batch)" "$(num "$(h analytics 0)")" "$analytics_rows" "$(h analytics 1)" "$(h analytics 2)" "$(h analytics 3)" "$(div "$analytics_rows" "$copy_rows") of COPY"
+        printf "$format" "  same, 1 connection" "$(num "$(h analytics-1 0)")" "$(num "$(awk -v r="$(h analytics-1 0)" -v n="$analytics_batch" 'BEGIN { print r * n }')")" "$(h analytics-1 1)" "$(h analytics-1 2)" "$(h analytics-1 3)" "(not a 64-connection figure)"
         printf "$format" "psql \\copy analytics rows" "" "$copy_rows" "" "" "" "(${copy[1]:-n/a} rows in ${copy[2]:-n/a} ms, one COPY)"
     }
     echo
@@ -647,18 +653,18 @@ http_report() {
     echo "checks (rows include the requests still in flight when wrk stopped, up to $http_connections): messages written by the"
     echo "store run $stored for $(awk -v r="$(h store 5)" -v b="$(h store 3)" 'BEGIN { print r - b }') 2xx answers;" \
         "analytics rows $events for $(awk -v r="$(h analytics 5)" -v b="$(h analytics 3)" 'BEGIN { print r - b }') 2xx answers x $analytics_batch;" \
-        "socket errors: $(for n in livez store context context-1 create create-users analytics; do printf '%s %s ' "$n" "$(h "$n" 4)"; done)"
+        "socket errors: $(for n in livez store store-1 context context-1 create create-users create-1 analytics analytics-1; do printf '%s %s ' "$n" "$(h "$n" 4)"; done)"
     echo "server memory: RSS idle after start-up ${rss_idle:-n/a} MiB; peak RSS through the store run ${rss_store:-n/a} MiB," \
         "through every run ${rss_all:-n/a} MiB"
     echo
     echo "CPU per request in µs (server / PostgreSQL / client: wrk, pgbench or psql) and cores busy, from /proc and GNU time:"
     local name
-    for name in livez store pgbench-prepared pgbench-extended context pgbench-context context-1 create pgbench-create \
-        create-users analytics copy; do
+    for name in livez store store-1 pgbench-prepared pgbench-extended context pgbench-context context-1 create pgbench-create \
+        create-users create-1 analytics analytics-1 copy; do
         local -a c
         read -r -a c <<<"${http_cpu[$name]:-n/a n/a n/a n/a}"
         printf '  %-18s %7s / %7s / %7s   %s cores%s\n' "$name" "${c[0]}" "${c[1]}" "${c[2]}" "${c[3]}" \
-            "$([[ $name == analytics || $name == copy ]] && echo "   (per $analytics_batch events)")"
+            "$([[ $name == analytics* || $name == copy ]] && echo "   (per $analytics_batch events)")"
     done
     echo
     local store_ratio context_ratio create_ratio analytics_ratio store_p99
@@ -673,5 +679,10 @@ http_report() {
         "context ≥ 0.5: $context_ratio ($(verdict "$context_ratio" 0.5 '>='));" \
         "create ≥ 0.6: $create_ratio ($(verdict "$create_ratio" 0.6 '>='));" \
         "analytics ≥ 1.0 of COPY: $analytics_ratio ($(verdict "$analytics_ratio" 1.0 '>='))"
+    # Little's law: with N connections always busy, the mean latency is N / throughput.
+    echo "  store p99 at $http_connections connections: the mean latency is $http_connections / $(num "$(h store 0)") req/s =" \
+        "$(awk -v n="$http_connections" -v r="$(h store 0)" 'BEGIN { if (r > 0) printf "%.1f", 1000 * n / r; else print "n/a" }') ms (Little's law);" \
+        "p99 ≤ 10 ms needs ≥ $(awk -v n="$http_connections" -v r="$(h store 0)" -v p="$store_p99" 'BEGIN { if (r > 0 && p > 0) printf "%.0f", r * p / 10; else print "n/a" }') req/s at this run's p99/mean"
+    echo "  one connection, p50 ms (no worse than before issue 11): store $(h store-1 1), context $(h context-1 1), create $(h create-1 1), analytics $(h analytics-1 1)"
     echo "  server RSS through the store run ≤ 40 MB: ${rss_store:-n/a} MiB; idle ≤ 20 MB: ${rss_idle:-n/a} MiB"
 }
