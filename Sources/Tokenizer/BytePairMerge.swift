@@ -83,7 +83,7 @@ extension RankTable {
         var minRank = RankTable.absent
         var minIndex = 0
         for i in 0..<(length - 1) {
-            let rank = self.rank(of: piece + i, 2)
+            let rank = self.pairRanks[Int(piece[i]) << 8 | Int(piece[i + 1])]
             if rank < minRank {
                 minRank = rank
                 minIndex = i
@@ -173,7 +173,7 @@ extension RankTable {
             next[i] = i + 1
             previous[i] = i - 1
             tokenRanks[i] = byteRanks[Int(piece[i])]
-            let rank = i + 1 < length ? self.rank(of: piece + i, 2) : RankTable.absent
+            let rank = i + 1 < length ? self.pairRanks[Int(piece[i]) << 8 | Int(piece[i + 1])] : RankTable.absent
             pairRanks[i] = rank
             if rank != RankTable.absent { push(UInt64(rank) << 32 | UInt64(i)) }
         }

@@ -15,6 +15,9 @@ final class RankTable: @unchecked Sendable {
     let count: Int
     /// The rank of each single byte (every byte is a token in these vocabularies).
     let byteRanks: UnsafeMutablePointer<UInt32>
+    /// The rank of each two-byte string, indexed by `first << 8 | second` (256 KiB): the first
+    /// lookups of every merge, without hashing or a probe into the large table.
+    let pairRanks: UnsafeMutablePointer<UInt32>
 
     static let absent = UInt32.max
 
@@ -36,6 +39,8 @@ final class RankTable: @unchecked Sendable {
         slots.initialize(repeating: 0, count: capacity)
         let byteRanks = UnsafeMutablePointer<UInt32>.allocate(capacity: 256)
         byteRanks.initialize(repeating: RankTable.absent, count: 256)
+        let pairRanks = UnsafeMutablePointer<UInt32>.allocate(capacity: 65536)
+        pairRanks.initialize(repeating: RankTable.absent, count: 65536)
         var firstDuplicate: Int? = nil
         for rank in 0..<count {
             let start = Int(offsets[rank])
@@ -57,6 +62,7 @@ final class RankTable: @unchecked Sendable {
             }
             slots[index] = (hash & 0xFFFF_FFFF_0000_0000) | UInt64(rank + 1)
             if length == 1 { byteRanks[Int(arena[start])] = UInt32(rank) }
+            if length == 2 { pairRanks[Int(arena[start]) << 8 | Int(arena[start + 1])] = UInt32(rank) }
         }
         self.count = count
         self.arena = arena
@@ -64,6 +70,7 @@ final class RankTable: @unchecked Sendable {
         self.mask = mask
         self.slots = slots
         self.byteRanks = byteRanks
+        self.pairRanks = pairRanks
         self.firstDuplicate = firstDuplicate
     }
 
@@ -72,6 +79,7 @@ final class RankTable: @unchecked Sendable {
         offsets.deallocate()
         slots.deallocate()
         byteRanks.deallocate()
+        pairRanks.deallocate()
     }
 
     @inline(__always)
@@ -126,7 +134,9 @@ final class RankTable: @unchecked Sendable {
     /// The rank of the byte string, or `absent`.
     @inline(__always)
     func rank(of key: UnsafePointer<UInt8>, _ length: Int) -> UInt32 {
-        if length == 1 { return byteRanks[Int(key[0])] }
+        if length <= 2 {
+            return length == 1 ? byteRanks[Int(key[0])] : pairRanks[Int(key[0]) << 8 | Int(key[1])]
+        }
         let hash = RankTable.hash(key, length)
         let tag = hash & 0xFFFF_FFFF_0000_0000
         var index = Int(truncatingIfNeeded: hash) & mask

@@ -36,11 +36,9 @@ enum VocabularyLoader {
     /// The directories searched, in order: `$TOKENIZER_VOCABULARY_DIR`; the installed layout
     /// `<executable's directory>/../share/research-store/vocabularies` (the container image);
     /// the source tree's `Sources/Tokenizer/Vocabularies` (`swift run`, `swift test`).
-    static func searchDirectories() -> [String] {
+    static func searchDirectories(environment: String? = environmentDirectory()) -> [String] {
         var directories: [String] = []
-        if let value = getenv("TOKENIZER_VOCABULARY_DIR"), value.pointee != 0 {
-            directories.append(String(cString: value))
-        }
+        if let environment, !environment.isEmpty { directories.append(environment) }
         if let executable = executablePath(), let slash = executable.utf8.lastIndex(of: UInt8(ascii: "/")) {
             let directory = String(executable[..<slash])
             directories.append(directory + "/../share/research-store/vocabularies")
@@ -50,6 +48,10 @@ enum VocabularyLoader {
             directories.append(String(source[..<slash]) + "/Vocabularies")
         }
         return directories
+    }
+
+    static func environmentDirectory() -> String? {
+        getenv("TOKENIZER_VOCABULARY_DIR").map { String(cString: $0) }
     }
 
     private static func executablePath() -> String? {
