@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""tokenizer-unicode-table.py: regenerates Sources/Tokenizer/UnicodeClasses.swift.
+"""tokenizer-unicode-table.py: regenerates Sources/Tokenizer/ScalarClass+UCD.swift.
 
     tokenizer-unicode-table.py [OUTPUT]
 
@@ -53,7 +53,7 @@ def main():
         sys.exit("tokenizer-unicode-table: unicodedata2 has UCD %s, expected %s"
                  % (unicodedata2.unidata_version, EXPECTED_VERSION))
     output = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-        os.path.dirname(__file__), "..", "Sources", "Tokenizer", "UnicodeClasses.swift")
+        os.path.dirname(__file__), "..", "Sources", "Tokenizer", "ScalarClass+UCD.swift")
     segments = []
     previous = None
     for value in range(0x110000):

@@ -99,7 +99,7 @@ import Testing
             var long = IDSink()
             piece.withUnsafeBufferPointer { piece in
                 table.mergeShort(
-                    piece.baseAddress!, length, scratch.a, scratch.pairRanks, scratch.tokenRanks, &short)
+                    piece.baseAddress!, length, scratch.starts, scratch.pairRanks, scratch.tokenRanks, &short)
                 table.mergeLong(piece.baseAddress!, length, scratch, &long)
             }
             #expect(short.ids == long.ids)

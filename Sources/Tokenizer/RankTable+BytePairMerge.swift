@@ -4,58 +4,6 @@
 // usually a few bytes and it stays in cache); long ones a linked list with a min-heap keyed by
 // (rank, position), which picks the same pair each step in O(n log n) overall.
 
-/// Receives the ranks of a text's tokens in order.
-protocol TokenSink {
-    mutating func append(_ rank: UInt32)
-}
-
-struct IDSink: TokenSink {
-    var ids: [UInt32] = []
-    @inline(__always) mutating func append(_ rank: UInt32) { ids.append(rank) }
-}
-
-struct CountSink: TokenSink {
-    var count = 0
-    @inline(__always) mutating func append(_ rank: UInt32) { count += 1 }
-}
-
-/// Reusable working memory for merging, grown on demand; one per `encode` call.
-struct MergeScratch: ~Copyable {
-    private(set) var capacity = 0
-    /// Short pieces: part starts. Long pieces: the next part's start, by byte position.
-    var a: UnsafeMutablePointer<Int> = UnsafeMutablePointer(bitPattern: 8)!
-    /// Short pieces: rank of the pair starting at each part. Long: the same, by byte position.
-    var pairRanks: UnsafeMutablePointer<UInt32> = UnsafeMutablePointer(bitPattern: 8)!
-    /// The rank of the token each part is so far.
-    var tokenRanks: UnsafeMutablePointer<UInt32> = UnsafeMutablePointer(bitPattern: 8)!
-    /// Long pieces only: the previous part's start (-1 for none).
-    var previous: UnsafeMutablePointer<Int> = UnsafeMutablePointer(bitPattern: 8)!
-    /// Long pieces only: the heap of (rank << 32 | position).
-    var heap: UnsafeMutablePointer<UInt64> = UnsafeMutablePointer(bitPattern: 8)!
-
-    mutating func reserve(_ needed: Int) {
-        guard needed > capacity else { return }
-        free()
-        capacity = max(needed, 256)
-        a = .allocate(capacity: capacity + 1)
-        pairRanks = .allocate(capacity: capacity + 1)
-        tokenRanks = .allocate(capacity: capacity + 1)
-        previous = .allocate(capacity: capacity + 1)
-        heap = .allocate(capacity: 3 * capacity + 4)
-    }
-
-    private func free() {
-        guard capacity > 0 else { return }
-        a.deallocate()
-        pairRanks.deallocate()
-        tokenRanks.deallocate()
-        previous.deallocate()
-        heap.deallocate()
-    }
-
-    deinit { free() }
-}
-
 /// Pieces up to this many bytes use the array scan.
 let shortPieceLimit = 128
 
@@ -67,7 +15,7 @@ extension RankTable {
     ) {
         scratch.reserve(length)
         if length <= shortPieceLimit {
-            mergeShort(piece, length, scratch.a, scratch.pairRanks, scratch.tokenRanks, &sink)
+            mergeShort(piece, length, scratch.starts, scratch.pairRanks, scratch.tokenRanks, &sink)
         } else {
             mergeLong(piece, length, scratch, &sink)
         }
@@ -134,7 +82,7 @@ extension RankTable {
     func mergeLong<Sink: TokenSink>(
         _ piece: UnsafePointer<UInt8>, _ length: Int, _ scratch: borrowing MergeScratch, _ sink: inout Sink
     ) {
-        let next = scratch.a
+        let next = scratch.starts
         let previous = scratch.previous
         let pairRanks = scratch.pairRanks
         let tokenRanks = scratch.tokenRanks
