@@ -9,40 +9,44 @@ import Tokenizer
     static let path = ProcessInfo.processInfo.environment["TOKENIZER_GOLDEN_FILE"].flatMap { $0.isEmpty ? nil : $0 }
     static let inCI = ProcessInfo.processInfo.environment["CI"].map { !$0.isEmpty } ?? false
 
-    @Test(.enabled(if: path != nil || inCI, "TOKENIZER_GOLDEN_FILE is not set (scripts/test sets it)"))
-    func identicalToTiktoken() throws {
-        guard let path = Self.path else {
+    /// The file, read once for both encodings' tests.
+    static let golden: Result<GoldenFile, any Error>? = path.map { path in Result { try GoldenFile(contentsOf: path) } }
+
+    @Test(
+        .enabled(if: path != nil || inCI, "TOKENIZER_GOLDEN_FILE is not set (scripts/test sets it)"),
+        arguments: TokenEncoding.allCases)
+    func identicalToTiktoken(_ encoding: TokenEncoding) throws {
+        guard let loaded = Self.golden else {
             Issue.record("TOKENIZER_GOLDEN_FILE is not set: run scripts/test, which makes the golden file with tiktoken")
             return
         }
-        let golden = try GoldenFile(contentsOf: path)
+        let golden = try loaded.get()
         #expect(golden.texts.count >= 1_000)
-        for (column, name) in golden.encodings.enumerated() {
-            let encoding = try #require(TokenEncoding(rawValue: name), "unknown encoding \(name)")
-            let tokenizer = try BPETokenizer.shared(encoding)
-            var compared = 0
-            for (index, text) in golden.texts.enumerated() {
-                let ids = tokenizer.encode(text)
-                guard let expected = golden.ids[index][column] else { continue }  // tiktoken failed on it
-                compared += 1
-                if ids != expected {
-                    let position = zip(ids, expected).prefix { $0 == $1 }.count
-                    let byteOffset = tokenizer.decodeBytes(expected.prefix(position)).count
-                    Issue.record("""
-                        \(name): text \(index) differs from tiktoken at token \(position) (byte \(byteOffset)): \
-                        got \(ids[position...].prefix(8)), expected \(expected[position...].prefix(8)); \
-                        text near there: \(Self.escaped(text, around: byteOffset))
-                        """)
-                    return
-                }
-                let count = tokenizer.count(text)
-                if count != ids.count {
-                    Issue.record("\(name): text \(index): count() \(count), encode().count \(ids.count)")
-                    return
-                }
+        let column = try #require(golden.encodings.firstIndex(of: encoding.rawValue), "no ids for \(encoding.rawValue)")
+        let name = encoding.rawValue
+        let tokenizer = try BPETokenizer.shared(encoding)
+        var compared = 0
+        for (index, text) in golden.texts.enumerated() {
+            let ids = tokenizer.encode(text)
+            guard let expected = golden.ids[index][column] else { continue }  // tiktoken failed on it
+            compared += 1
+            if ids != expected {
+                let position = zip(ids, expected).prefix { $0 == $1 }.count
+                let byteOffset = tokenizer.decodeBytes(expected.prefix(position)).count
+                Issue.record("""
+                    \(name): text \(index) differs from tiktoken at token \(position) (byte \(byteOffset)): \
+                    got \(ids[position...].prefix(8)), expected \(expected[position...].prefix(8)); \
+                    text near there: \(Self.escaped(text, around: byteOffset))
+                    """)
+                return
             }
-            #expect(compared >= golden.texts.count - 5)
+            let count = tokenizer.count(text)
+            if count != ids.count {
+                Issue.record("\(name): text \(index): count() \(count), encode().count \(ids.count)")
+                return
+            }
         }
+        #expect(compared >= golden.texts.count - 5)
     }
 
     /// Up to 60 bytes before and after `offset`, every scalar outside printable ASCII escaped.
