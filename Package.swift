@@ -119,6 +119,7 @@ let package = Package(
                 "CLibPQ",
                 "Postgres",
                 "PostgresPool",
+                "Tokenizer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
