@@ -1,6 +1,8 @@
-/// The vocabulary: token byte strings by rank, and an open-addressing hash table from byte
-/// string to rank. One contiguous arena holds every token's bytes in rank order, so the table
-/// needs no per-token allocation and a lookup touches two cache lines in the common case.
+/// The vocabulary: token byte strings by rank, and lookups from byte string to rank. One
+/// contiguous arena holds every token's bytes in rank order. Lookups go by length: one and two
+/// bytes index arrays directly; three to eight bytes probe an open-addressing table holding the
+/// key itself, packed in a word, so that a hit or miss costs one cache line; longer strings probe
+/// a table of hash tags and ranks and compare against the arena.
 ///
 /// Immutable after `init`; the memory lives as long as the table (the shared tokenizers keep
 /// theirs for the life of the process).
@@ -9,17 +11,23 @@ final class RankTable: @unchecked Sendable {
     let arena: UnsafeMutablePointer<UInt8>
     /// `offsets[rank] ..< offsets[rank + 1]` is the token's range in `arena`.
     let offsets: UnsafeMutablePointer<UInt32>
-    /// Slots: 0 when empty, else the upper 32 bits of the key's hash and `rank + 1`.
-    let slots: UnsafeMutablePointer<UInt64>
-    let mask: Int
     let count: Int
     /// The rank of each single byte (every byte is a token in these vocabularies).
     let byteRanks: UnsafeMutablePointer<UInt32>
-    /// The rank of each two-byte string, indexed by `first << 8 | second` (256 KiB): the first
-    /// lookups of every merge, without hashing or a probe into the large table.
+    /// The rank of each two-byte string, indexed by `first << 8 | second` (256 KiB).
     let pairRanks: UnsafeMutablePointer<UInt32>
+    /// Keys of 3 ... 8 bytes: two words per slot, the key (`shortKey`) and `rank | length << 32`
+    /// (0 when the slot is empty).
+    let shortSlots: UnsafeMutablePointer<UInt64>
+    let shortShift: UInt64
+    let shortMask: Int
+    /// Keys of 9 bytes or more: 0 when empty, else the upper 32 bits of the key's hash and
+    /// `rank + 1`.
+    let slots: UnsafeMutablePointer<UInt64>
+    let mask: Int
 
     static let absent = UInt32.max
+    static let shortLimit = 8
 
     /// The rank of the first token whose bytes equal an earlier token's, if any (the loader
     /// reports it as a malformed line; the table keeps the lower rank).
@@ -32,8 +40,20 @@ final class RankTable: @unchecked Sendable {
         arenaBytes.withUnsafeBufferPointer { arena.initialize(from: $0.baseAddress!, count: $0.count) }
         let offsets = UnsafeMutablePointer<UInt32>.allocate(capacity: offsetList.count)
         offsetList.withUnsafeBufferPointer { offsets.initialize(from: $0.baseAddress!, count: $0.count) }
+        var shortCount = 0
+        var longCount = 0
+        for rank in 0..<count {
+            let length = Int(offsets[rank + 1] - offsets[rank])
+            if length > RankTable.shortLimit { longCount += 1 } else if length > 2 { shortCount += 1 }
+        }
+        // Load factors at most 1/2.
+        var shortBits: UInt64 = 4
+        while 1 << shortBits < shortCount * 2 { shortBits += 1 }
+        let shortMask = (1 << Int(shortBits)) - 1
+        let shortSlots = UnsafeMutablePointer<UInt64>.allocate(capacity: 2 << shortBits)
+        shortSlots.initialize(repeating: 0, count: 2 << shortBits)
         var capacity = 16
-        while capacity < count * 2 { capacity <<= 1 }  // load factor at most 1/2
+        while capacity < longCount * 2 { capacity <<= 1 }
         let mask = capacity - 1
         let slots = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
         slots.initialize(repeating: 0, count: capacity)
@@ -45,28 +65,53 @@ final class RankTable: @unchecked Sendable {
         for rank in 0..<count {
             let start = Int(offsets[rank])
             let length = Int(offsets[rank + 1]) - start
-            let hash = RankTable.hash(arena + start, length)
-            var index = Int(truncatingIfNeeded: hash) & mask
+            let key = arena + start
             var duplicate = false
-            while slots[index] != 0 {
-                let existing = Int(truncatingIfNeeded: slots[index] & 0xFFFF_FFFF) - 1
-                if RankTable.equal(arena + start, length, existing, arena, offsets) {
-                    duplicate = true
-                    break
+            switch length {
+            case 0:
+                duplicate = true  // an empty token can never be looked up; treat it as a repeat
+            case 1:
+                duplicate = byteRanks[Int(key[0])] != RankTable.absent
+                if !duplicate { byteRanks[Int(key[0])] = UInt32(rank) }
+            case 2:
+                let index = Int(key[0]) << 8 | Int(key[1])
+                duplicate = pairRanks[index] != RankTable.absent
+                if !duplicate { pairRanks[index] = UInt32(rank) }
+            case 3...RankTable.shortLimit:
+                let word = RankTable.shortKey(key, length)
+                var index = RankTable.shortIndex(word, shortShift: 64 - shortBits)
+                while shortSlots[2 * index + 1] != 0 {
+                    if shortSlots[2 * index] == word && shortSlots[2 * index + 1] >> 32 == UInt64(length) {
+                        duplicate = true
+                        break
+                    }
+                    index = (index + 1) & shortMask
                 }
-                index = (index + 1) & mask
+                if !duplicate {
+                    shortSlots[2 * index] = word
+                    shortSlots[2 * index + 1] = UInt64(rank) | UInt64(length) << 32
+                }
+            default:
+                let hash = RankTable.hash(key, length)
+                var index = Int(truncatingIfNeeded: hash) & mask
+                while slots[index] != 0 {
+                    let existing = Int(truncatingIfNeeded: slots[index] & 0xFFFF_FFFF) - 1
+                    if RankTable.equal(key, length, existing, arena, offsets) {
+                        duplicate = true
+                        break
+                    }
+                    index = (index + 1) & mask
+                }
+                if !duplicate { slots[index] = (hash & 0xFFFF_FFFF_0000_0000) | UInt64(rank + 1) }
             }
-            if duplicate {
-                if firstDuplicate == nil { firstDuplicate = rank }
-                continue
-            }
-            slots[index] = (hash & 0xFFFF_FFFF_0000_0000) | UInt64(rank + 1)
-            if length == 1 { byteRanks[Int(arena[start])] = UInt32(rank) }
-            if length == 2 { pairRanks[Int(arena[start]) << 8 | Int(arena[start + 1])] = UInt32(rank) }
+            if duplicate && firstDuplicate == nil { firstDuplicate = rank }
         }
         self.count = count
         self.arena = arena
         self.offsets = offsets
+        self.shortSlots = shortSlots
+        self.shortShift = 64 - shortBits
+        self.shortMask = shortMask
         self.mask = mask
         self.slots = slots
         self.byteRanks = byteRanks
@@ -77,9 +122,29 @@ final class RankTable: @unchecked Sendable {
     deinit {
         arena.deallocate()
         offsets.deallocate()
+        shortSlots.deallocate()
         slots.deallocate()
         byteRanks.deallocate()
         pairRanks.deallocate()
+    }
+
+    /// A key of 3 ... 8 bytes as one word, byte `i` in bits `8i ..< 8i + 8` (two overlapping
+    /// four-byte loads, never reading outside the key). With the length, it identifies the key.
+    @inline(__always)
+    static func shortKey(_ key: UnsafePointer<UInt8>, _ length: Int) -> UInt64 {
+        let raw = UnsafeRawPointer(key)
+        if length >= 4 {
+            let low = UInt64(UInt32(littleEndian: raw.loadUnaligned(as: UInt32.self)))
+            let high = UInt64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: length - 4, as: UInt32.self)))
+            return low | high << UInt64(8 * (length - 4))
+        }
+        return UInt64(key[0]) | UInt64(key[1]) << 8 | UInt64(key[2]) << 16
+    }
+
+    /// Fibonacci hashing: the top bits of the key times 2^64 / φ.
+    @inline(__always)
+    static func shortIndex(_ word: UInt64, shortShift: UInt64) -> Int {
+        Int(truncatingIfNeeded: (word &* 0x9E37_79B9_7F4A_7C15) >> shortShift)
     }
 
     @inline(__always)
@@ -136,6 +201,18 @@ final class RankTable: @unchecked Sendable {
     func rank(of key: UnsafePointer<UInt8>, _ length: Int) -> UInt32 {
         if length <= 2 {
             return length == 1 ? byteRanks[Int(key[0])] : pairRanks[Int(key[0]) << 8 | Int(key[1])]
+        }
+        if length <= RankTable.shortLimit {
+            let word = RankTable.shortKey(key, length)
+            var index = RankTable.shortIndex(word, shortShift: shortShift)
+            while true {
+                let meta = shortSlots[2 * index + 1]
+                if meta == 0 { return RankTable.absent }
+                if shortSlots[2 * index] == word && meta >> 32 == UInt64(length) {
+                    return UInt32(truncatingIfNeeded: meta)
+                }
+                index = (index + 1) & shortMask
+            }
         }
         let hash = RankTable.hash(key, length)
         let tag = hash & 0xFFFF_FFFF_0000_0000
