@@ -24,14 +24,16 @@ public final class BPETokenizer: @unchecked Sendable {
     public convenience init(encoding: TokenEncoding, vocabularyDirectory: String? = nil) throws(TokenizerLoadError) {
         let directories = vocabularyDirectory.map { [$0] } ?? VocabularyLoader.searchDirectories()
         let path = try VocabularyLoader.locate(encoding, in: directories)
-        let contents = try VocabularyLoader.readFile(path)
-        try self.init(encoding: encoding, contents: contents, path: path, expectedSHA256: encoding.vocabularySHA256)
+        let file = try VocabularyLoader.MappedFile(path)
+        try self.init(encoding: encoding, contents: file.bytes, path: path, expectedSHA256: encoding.vocabularySHA256)
     }
 
     /// Parses `contents` (a `.tiktoken` file); checks its SHA-256 when `expectedSHA256` is given.
-    init(encoding: TokenEncoding, contents: [UInt8], path: String, expectedSHA256: String?) throws(TokenizerLoadError) {
+    init(
+        encoding: TokenEncoding, contents: UnsafeBufferPointer<UInt8>, path: String, expectedSHA256: String?
+    ) throws(TokenizerLoadError) {
         if let expected = expectedSHA256 {
-            let actual = contents.withUnsafeBytes { SHA256.hexDigest($0) }
+            let actual = SHA256.hexDigest(UnsafeRawBufferPointer(contents))
             guard actual == expected else { throw .checksumMismatch(path: path, expected: expected, actual: actual) }
         }
         self.encoding = encoding

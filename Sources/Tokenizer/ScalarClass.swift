@@ -14,7 +14,8 @@ enum ScalarClass {
 
     /// The class of one scalar from the generated table of UCD 16.0.0 (`ScalarClass+UCD.swift`):
     /// the Unicode version of regex-syntax 0.8 in tiktoken 0.14, not the standard library's
-    /// (17.0 in Swift 6.3, which makes the 5,000-odd scalars new in 17.0 letters; tiktoken does not).
+    /// (17.0 in Swift 6.3, where 4,644 of the 4,803 scalars new in 17.0 are letters, and U+0295
+    /// turned from Ll to Lo; to tiktoken they are unassigned, and Ll).
     static func compute(_ value: UInt32) -> UInt8 {
         segments.withUnsafeBufferPointer { segments in
             // The last segment whose start is <= value.

@@ -196,13 +196,13 @@ import Testing
     ])
     func malformedLines(_ contents: String, _ line: Int, _ reason: String) {
         #expect(throws: TokenizerLoadError.malformedLine(path: "test", line: line, reason: reason)) {
-            try BPETokenizer(encoding: .o200kBase, contents: Array(contents.utf8), path: "test", expectedSHA256: nil)
+            try parse(contents)
         }
     }
 
     @Test func missingSingleByteToken() {
         #expect {
-            try BPETokenizer(encoding: .o200kBase, contents: Array("IQ== 0\n".utf8), path: "test", expectedSHA256: nil)
+            try parse("IQ== 0\n")
         } throws: { error in
             guard case .malformedLine(_, _, let reason) = error as? TokenizerLoadError else { return false }
             return reason.hasPrefix("no token for the single byte")
@@ -216,6 +216,13 @@ import Testing
         #expect(directories[1].hasSuffix("/../share/research-store/vocabularies"))
         #expect(directories.last?.hasSuffix("/Sources/Tokenizer/Vocabularies") == true)
         #expect(VocabularyLoader.searchDirectories(environment: "").count == 2)
+    }
+}
+
+/// A tokenizer from a vocabulary given as text, unchecked (for the parser's errors).
+func parse(_ vocabulary: String) throws -> BPETokenizer {
+    try Array(vocabulary.utf8).withUnsafeBufferPointer { bytes in
+        try BPETokenizer(encoding: .o200kBase, contents: bytes, path: "test", expectedSHA256: nil)
     }
 }
 
