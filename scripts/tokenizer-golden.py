@@ -4,10 +4,12 @@
     tokenizer-golden.py OUTPUT [--vocabularies DIR] [--seed N]
 
 Builds a deterministic corpus (the same bytes for the same seed and tiktoken version) of a few
-thousand texts aimed at the split patterns' corners: emoji ZWJ sequences and flags, combining
-marks, CRLF and lone CR, CJK and Thai, right-to-left and zero-width characters, long runs of
-spaces, tabs, digits and punctuation mixed with newlines, source code, JSON, URLs, contractions
-in mixed case, random scalars from every plane, and a few texts up to 1 MB. Encodes each with
+thousand texts aimed at the split patterns' corners: short strings over one character of each
+class the patterns distinguish, every scalar of planes 0 and 1 in context, emoji ZWJ sequences
+and flags, combining marks, CRLF and lone CR, CJK and Thai, right-to-left and zero-width
+characters, long runs of spaces, tabs, digits and punctuation mixed with newlines, source code,
+JSON, URLs, contractions in mixed case, random scalars from every plane, and a few texts up to
+1 MB. Encodes each with
 tiktoken's encode_ordinary for cl100k_base and o200k_base, offline: the vocabularies are copied
 from DIR (default Sources/Tokenizer/Vocabularies) into a private TIKTOKEN_CACHE_DIR under the
 names tiktoken looks for (the SHA-1 of their download URL), so nothing is downloaded.
@@ -124,6 +126,15 @@ def build_corpus(seed):
             else:
                 items.append(rng.choice(pieces) * rng.randrange(1, 20))
         texts.append("".join(items))
+    # Short strings over one representative of each class the patterns tell apart (Lu, Ll, Lt,
+    # Lm, Lo, Mn, Me, Mc, Nd, Nl, No, kinds of white space, CR, LF, the apostrophe and the
+    # contraction letters in both cases, long s, punctuation, /, emoji, ZWJ): the alternatives'
+    # backtracking corners, densely.
+    soup = ["A", "Z", "a", "z", "ǅ", "ʰ", "字", "\u0301", "\u20dd", "\u0903", "1", "٣", "½", "Ⅻ", " ", "  ", "\t",
+            "\u00a0", "\u3000", "\u2028", "\u0085", "\r", "\n", "\r\n", "'", "s", "S", "ſ", "t", "T", "l", "L", "e",
+            "E", "v", "r", "R", "d", "m", "M", "!", "/", "//", "😀", "-", "\u200d", "\ufeff", "é", "Ω", "ß"]
+    for _ in range(2000):
+        texts.append("".join(rng.choice(soup) for _ in range(rng.randrange(1, 25))))
     # Whole samples concatenated.
     for _ in range(200):
         texts.append("".join(rng.sample(SAMPLES, rng.randrange(2, 6))))
