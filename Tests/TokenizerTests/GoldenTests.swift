@@ -101,7 +101,10 @@ struct GoldenFile {
                         continue
                     }
                     let values = try take(Int(count) * 4)
-                    row.append((0..<Int(count)).map { UInt32(littleEndian: values.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)) })
+                    row.append(
+                        (0..<Int(count)).map {
+                            UInt32(littleEndian: values.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))
+                        })
                 }
                 ids.append(row)
             }

@@ -83,6 +83,19 @@ import Testing
         #expect(try BPETokenizer.shared(encoding).count(text) == expected)
     }
 
+    /// 1 MB of spaces with o200k_base, where tiktoken itself fails (fancy-regex overflows its
+    /// backtracking stack): one piece, which must still finish and round-trip.
+    @Test(.timeLimit(.minutes(1)))
+    func megabyteOfSpacesWithO200k() throws {
+        let tokenizer = try BPETokenizer.shared(.o200kBase)
+        let text = String(repeating: " ", count: 1_000_000)
+        let ids = tokenizer.encode(text)
+        #expect(tokenizer.count(text) == ids.count)
+        #expect(tokenizer.decodeBytes(ids) == Array(text.utf8))
+        // 700,000 spaces and an "x" give 5,470 ids in tiktoken 0.14.0 (a golden text).
+        #expect(ids.count > 5_470 && ids.count < 10_000)
+    }
+
     /// The heap merge (long pieces) and tiktoken's array merge (short ones) agree on random
     /// pieces of up to `shortPieceLimit` bytes made of a few byte values, where merges abound.
     @Test(arguments: TokenEncoding.allCases)
