@@ -30,6 +30,9 @@ COPY --from=build /research-store /app/research-store
 COPY schema.sql /app/schema.sql
 COPY migrations /app/migrations
 COPY scripts/migrate /app/scripts/migrate
+# The tokenizer's vocabularies (and their licence), where the Tokenizer module looks next to its
+# executable: <directory of /app/research-store>/../share/research-store/vocabularies.
+COPY Sources/Tokenizer/Vocabularies /share/research-store/vocabularies
 ENV HOST=0.0.0.0 \
     PORT=8080 \
     LOG_FORMAT=json \

@@ -4,6 +4,7 @@ import PackageDescription
 /// The layers, from the bottom up:
 /// `CLibPQ` (C headers), `CSystemEvents` (epoll) → `Postgres` (libpq wrapper) → `PostgresPool` (bounded pool)
 /// → `ResearchStore` (service layer) → `ResearchStoreHTTP` (Hummingbird) → `research-store`.
+/// `Tokenizer` (tiktoken-compatible BPE, standard library only) stands apart.
 let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),
@@ -51,6 +52,14 @@ let package = Package(
         ),
         // Plain-int wrappers of Linux epoll for the wrapper's readiness loop.
         .target(name: "CSystemEvents"),
+        // tiktoken's o200k_base and cl100k_base in Swift: no dependencies, no Foundation. The
+        // vocabularies are read at run time from Vocabularies/ (or an installed copy), not
+        // compiled in.
+        .target(
+            name: "Tokenizer",
+            exclude: ["Vocabularies", "LICENSE-Unicode"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Postgres",
             dependencies: [
@@ -123,6 +132,7 @@ let package = Package(
                 "CLibPQ",
                 "Postgres",
                 "PostgresPool",
+                "Tokenizer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -157,6 +167,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ResearchStoreTests", dependencies: ["ResearchStore"], swiftSettings: swiftSettings),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"], swiftSettings: swiftSettings),
         .testTarget(name: "MigrationTests", dependencies: ["Postgres", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

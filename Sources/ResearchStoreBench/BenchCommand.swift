@@ -12,8 +12,10 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Measure single-row INSERT, 50-row SELECT, pipelined INSERT and COPY throughput.",
         discussion: """
             Expects the tables bench_items and bench_copy (scripts/bench creates them). Prints one \
-            RESULT line per measurement on stdout, progress on stderr.
-            """)
+            RESULT line per measurement on stdout, progress on stderr. The subcommand tokenize \
+            measures the Tokenizer module instead (no database).
+            """,
+        subcommands: [TokenizeCommand.self])
 
     @Option(help: "libpq connection string or URL (default: $DATABASE_URL).")
     var databaseURL: String?
