@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Postgres
+import PostgresPool
 import Synchronization
 
 /// How many flushes of a `GroupCommit` may run at once, and how many items one flush takes at most.
@@ -29,7 +30,8 @@ public struct GroupCommitStatistics: Sendable, Equatable {
 ///
 /// No timer: a write starts a flush at once while fewer than `maximumFlushes` run; otherwise
 /// it waits in the queue, and a flush that finishes takes what is queued (up to `maximumBatch`)
-/// straight away. A lone request waits for nothing; under load, batches grow by themselves.
+/// straight away. A lone request waits for nothing (it even writes itself, on its own task);
+/// under load, batches grow by themselves.
 final class GroupCommit<Item: Sendable & Identifiable, Output: Sendable>: Sendable {
     typealias Limits = GroupCommitLimits
     typealias Statistics = GroupCommitStatistics
@@ -70,7 +72,8 @@ final class GroupCommit<Item: Sendable & Identifiable, Output: Sendable>: Sendab
     /// Writes `item` with the next group and returns what the write made of it. A task cancelled
     /// while its item is still queued gets `CancellationError`; once its flush started, it commits anyway.
     func write(_ item: Item) async throws -> Output {
-        try await withTaskCancellationHandler {
+        if let outcome = try await writeAloneWhenIdle(item) { return try outcome.get() }
+        return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 enqueue(Waiter(item: item, continuation: continuation))
             }
@@ -80,6 +83,36 @@ final class GroupCommit<Item: Sendable & Identifiable, Output: Sendable>: Sendab
             }
             removed?.continuation.resume(throwing: CancellationError())
         }
+    }
+
+    /// With nothing queued and no flush running, the item is written by the caller's own task:
+    /// handing it to a flush task and back would cost a lone request two thread hops, most of its
+    /// overhead at low concurrency. Writes that arrive meanwhile start flushes of their own (or
+    /// queue); what queued is handed to a flush when this write ends. Nil when not idle, or
+    /// inside a shared transaction, whose connection a group must never join.
+    private func writeAloneWhenIdle(_ item: Item) async throws -> Result<Output, any Error>? {
+        guard !PostgresPool.sharedTransactionIsActive else { return nil }
+        try Task.checkCancellation()
+        let idle = state.withLock { state in
+            guard state.queue.isEmpty, state.statistics.flushing == 0 else { return false }
+            state.statistics.flushing += 1
+            return true
+        }
+        guard idle else { return nil }
+        let outcomes = await writeGroup([item])
+        precondition(outcomes.count == 1, "a write answers every item")
+        let queuedMeanwhile = state.withLock { state in
+            state.statistics.flushes += 1
+            state.statistics.items += 1
+            guard !state.queue.isEmpty else {
+                state.statistics.flushing -= 1
+                return false
+            }
+            return true  // this flush's slot goes to a flush of what queued
+        }
+        flushed(1)
+        if queuedMeanwhile { Task.detached { await self.flushWhileQueued() } }
+        return outcomes[0]
     }
 
     private func enqueue(_ waiter: Waiter) {

@@ -3,7 +3,8 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Postgres
-import ResearchStore
+@testable import ResearchStore
+import Synchronization
 import TestSupport
 import Testing
 
@@ -223,7 +224,7 @@ struct GroupCommitTests {
         }
     }
 
-    @Test("a store cancelled while queued is dropped with CancellationError; one already flushing commits")
+    @Test("a store cancelled while queued is dropped with CancellationError; one in a flush task commits")
     func cancellation() async throws {
         let user = uniqueUser()
         let session = UUID()
@@ -233,11 +234,14 @@ struct GroupCommitTests {
         }
         let body = JSONValue.object([("session_id", .string(session.uuidString)), ("role", .string("user")), ("content", .string("c"))])
         try await withPool { pool in
-            let messages = MessageService(pool: pool, cursors: .random(), groupCommit: .init(maximumFlushes: 1))
+            let messages = MessageService(pool: pool, cursors: .random(), groupCommit: .init(maximumFlushes: 2))
             let caller = Caller(userID: user)
-            try await holdingSessionRows([session.uuidString]) { release in
+            let seqs = try await holdingSessionRows([session.uuidString]) { release in
+                // The first store, alone, is written by its own task; the second starts a flush task.
+                let lone = Task { try await messages.store(caller: caller, body: body) }
+                #expect(try await waitUntil { messages.groupCommitStatistics.flushing == 1 })
                 let flushing = Task { try await messages.store(caller: caller, body: body) }
-                #expect(try await waitUntil { messages.groupCommitStatistics.flushing == 1 && messages.groupCommitStatistics.queued == 0 })
+                #expect(try await waitUntil { messages.groupCommitStatistics.flushing == 2 && messages.groupCommitStatistics.queued == 0 })
                 let queued = Task { try await messages.store(caller: caller, body: body) }
                 #expect(try await waitUntil { messages.groupCommitStatistics.queued == 1 })
                 queued.cancel()
@@ -245,14 +249,44 @@ struct GroupCommitTests {
                 #expect(messages.groupCommitStatistics.queued == 0)
                 flushing.cancel()
                 try await release()
-                #expect(try await flushing.value.seq == 1)
+                return [try await lone.value.seq, try await flushing.value.seq].sorted()
             }
-            #expect(messages.groupCommitStatistics.flushes == 1)
-            #expect(messages.groupCommitStatistics.items == 1)
+            #expect(seqs == [1, 2])
+            #expect(messages.groupCommitStatistics.flushes == 2)
+            #expect(messages.groupCommitStatistics.items == 2)
         }
         let count = try await TestDatabase.withConnection { connection in
             try await connection.query("SELECT message_count FROM sessions WHERE id = \(session)")[0].decode(0, as: Int.self)
         }
-        #expect(count == 1)
+        #expect(count == 2)
     }
+
+    @Test("a lone write runs on its caller's task; writes that queue meanwhile go to one flush task afterwards")
+    func loneWriteOnItsOwnTask() async throws {
+        let gate = AsyncStream<Void>.makeStream()
+        let groups = Mutex<[[Int]]>([])
+        let commit = GroupCommit<Numbered, Bool>(limits: .init(maximumFlushes: 1), write: { items in
+            if items.map(\.id) == [0] { for await _ in gate.stream { break } }
+            groups.withLock { $0.append(items.map(\.id)) }
+            return items.map { .success(Numbered.caller == $0.id) }
+        })
+        let lone = Task { try await Numbered.$caller.withValue(0) { try await commit.write(Numbered(id: 0)) } }
+        #expect(try await waitUntil { commit.statistics.flushing == 1 })
+        var queued: [Task<Bool, any Error>] = []
+        for id in 1...3 {
+            queued.append(Task { try await Numbered.$caller.withValue(id) { try await commit.write(Numbered(id: id)) } })
+            #expect(try await waitUntil { commit.statistics.queued == id })
+        }
+        gate.continuation.yield()
+        #expect(try await lone.value, "the lone write saw its caller's task-local: it ran on the caller's task")
+        for task in queued { #expect(try await task.value == false, "a queued write runs in a flush task of its own") }
+        #expect(groups.withLock { $0 } == [[0], [1, 2, 3]])
+        #expect(commit.statistics == GroupCommitStatistics(flushes: 2, items: 4, queued: 0, flushing: 0))
+    }
+}
+
+/// An item of `loneWriteOnItsOwnTask`, and the task-local that tells whose task a write runs on.
+private struct Numbered: Sendable, Identifiable {
+    var id: Int
+    @TaskLocal static var caller: Int?
 }
