@@ -30,13 +30,13 @@ COPY --from=build /research-store /app/research-store
 COPY schema.sql /app/schema.sql
 COPY migrations /app/migrations
 COPY scripts/migrate /app/scripts/migrate
-# The tokenizer's vocabularies (and their licence), where the Tokenizer module looks next to its
-# executable: <directory of /app/research-store>/../share/research-store/vocabularies.
-COPY Sources/Tokenizer/Vocabularies /share/research-store/vocabularies
+# The tokenizer's vocabularies (and their licence); TOKENIZER_VOCABULARY_DIR tells the server.
+COPY Sources/Tokenizer/Vocabularies /app/vocabularies
 ENV HOST=0.0.0.0 \
     PORT=8080 \
     LOG_FORMAT=json \
-    RESEARCH_STORE_HOME=/app
+    RESEARCH_STORE_HOME=/app \
+    TOKENIZER_VOCABULARY_DIR=/app/vocabularies
 USER 10001:10001
 EXPOSE 8080
 ENTRYPOINT ["/app/research-store"]

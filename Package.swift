@@ -4,7 +4,7 @@ import PackageDescription
 /// The layers, from the bottom up:
 /// `CLibPQ` (C headers), `CSystemEvents` (epoll) → `Postgres` (libpq wrapper) → `PostgresPool` (bounded pool)
 /// → `ResearchStore` (service layer) → `ResearchStoreHTTP` (Hummingbird) → `research-store`.
-/// `Tokenizer` (tiktoken-compatible BPE, standard library only) stands apart.
+/// `Tokenizer` (tiktoken-compatible BPE, standard library only) stands apart; the service layer counts with it.
 let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),
@@ -86,6 +86,7 @@ let package = Package(
             dependencies: [
                 "Postgres",
                 "PostgresPool",
+                "Tokenizer",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -31,6 +31,9 @@ extension ResearchStoreCommand {
         func run() async throws {
             MallocArenas.limit()
             let settings = try loadSettings()
+            // The tokenizer reads the variable itself when it first loads a vocabulary; set here,
+            // before any task runs, so a value from ENV_FILE counts as one from the environment.
+            if let directory = settings.tokenizerVocabularyDirectory { setenv("TOKENIZER_VOCABULARY_DIR", directory, 1) }
             LoggingSystem.bootstrap { label in
                 guard settings.logFormat == "text" else { return JSONLogHandler(label: label, level: settings.logLevel) }
                 var handler = StreamLogHandler.standardError(label: label)
@@ -159,6 +162,7 @@ extension ResearchStoreCommand {
                 "SHUTDOWN_DRAIN_DELAY_S=\(settings.shutdownDrainDelay.components.seconds) "
                     + "SHUTDOWN_TIMEOUT_S=\(settings.shutdownTimeout.components.seconds)")
             print("EXPIRY_SWEEP_INTERVAL_S=\(settings.expirySweepInterval.components.seconds)")
+            print("TOKENIZER_VOCABULARY_DIR=\(settings.tokenizerVocabularyDirectory ?? "(not set: next to the executable, then the source tree)")")
             print("CURSOR_SECRET=\(settings.cursorSecret == nil ? "(not set: a key of this process only)" : "****")")
             print(
                 "EXPORT_MAX_CONCURRENT=\(settings.exportLimits.maximumConcurrent) "

@@ -40,6 +40,8 @@ struct Settings {
     var cursorSecret: String?
     /// Exports streamed at once, each on a connection of the export pool (`EXPORT_MAX_CONCURRENT`).
     var exportLimits = ExportLimits()
+    /// Where the tokenizer's vocabularies are (`TOKENIZER_VOCABULARY_DIR`); nil: its own search.
+    var tokenizerVocabularyDirectory: String?
 
     /// Every problem found, one line each, so an operator fixes them all in one go.
     struct Invalid: Error, CustomStringConvertible {
@@ -100,6 +102,7 @@ struct Settings {
         settings.http.bodyReadTimeout = .seconds(reader.integer("BODY_READ_TIMEOUT_S", default: 30, in: 1...3600))
         settings.allowsUnauthenticatedNetwork = reader.boolean("UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK", default: false)
         settings.cursorSecret = reader.optional("CURSOR_SECRET")
+        settings.tokenizerVocabularyDirectory = reader.optional("TOKENIZER_VOCABULARY_DIR")
         settings.exportLimits.maximumConcurrent = reader.integer("EXPORT_MAX_CONCURRENT", default: 2, in: 1...100)
         settings.exportLimits.writeTimeout = .seconds(reader.integer("EXPORT_WRITE_TIMEOUT_S", default: 30, in: 1...3600))
         if let secret = settings.cursorSecret, secret.utf8.count < CursorSigner.minimumSecretBytes {

@@ -39,6 +39,7 @@ public func buildRouter(
     AdminController(statistics: AdminStatisticsService(pool: pool), audit: AuditService(pool: pool, cursors: cursors)).register(with: router)
     DomainSetsController(domainSets: DomainSetService(pool: pool, cursors: cursors), idempotent: idempotent).register(with: router)
     CacheController(cache: CacheService(pool: pool)).register(with: router)
+    TokensController(tokens: TokenCountService()).register(with: router)
     UsersController(users: UserService(pool: pool, exports: exports ?? ExportGate(pool: pool, limits: ExportLimits())))
         .register(with: router)
     return router

@@ -98,6 +98,10 @@ struct RouteAccessTests {
             path: { "/db/cache/\($0.cacheKey)" }, body: { _ in #"{"value": {"shared": true}, "ttl_seconds": 60}"# }, owner: 200, other: 200, admin: 200),
         "GET /db/cache/{key}": .init(path: { "/db/cache/\($0.cacheKey)" }, owner: 200, other: 200, admin: 200),
         "DELETE /db/cache/{key}": .init(path: { "/db/cache/\($0.cacheKey)" }, owner: 204, other: 204, admin: 204),
+        // Counting stores nothing and reads no one's data: any caller.
+        "POST /db/tokens/count": .init(
+            path: { _ in "/db/tokens/count" }, body: { _ in #"{"encoding": "o200k_base", "text": "tokens"}"# }, owner: 200, other: 200,
+            admin: 200),
         "GET /db/users/{id}": .init(path: { "/db/users/\($0.owner)" }, owner: 200, other: 404, admin: 200),
         "GET /db/users/{id}/export": .init(path: { "/db/users/\($0.owner)/export" }, owner: 200, other: 404, admin: 200),
         "DELETE /db/users/{id}": .init(path: { "/db/users/\($0.owner)" }, owner: 204, other: 404, admin: 204),
