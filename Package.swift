@@ -168,7 +168,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ResearchStoreTests", dependencies: ["ResearchStore"], swiftSettings: swiftSettings),
-        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"], swiftSettings: swiftSettings),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "MigrationTests", dependencies: ["Postgres", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )
