@@ -33,7 +33,7 @@ struct PoolRestartTests {
                 try await group.waitForAll()
             }
             let before = try await pool.query("SELECT pg_postmaster_start_time()").first!.decode(0, as: Date.self)
-            _ = try localDB("restart")
+            _ = try await onOwnThread { try self.localDB("restart") }  // seconds of waiting, off the cooperative pool
             // Every idle connection is now dead: the pool notices before lending one, so even the
             // first query after the restart succeeds, on a fresh connection.
             let restartedAt = try await pool.query("SELECT pg_postmaster_start_time()").first!.decode(0, as: Date.self)
