@@ -132,22 +132,7 @@ struct PreTokenizer {
         // \p{N}{1,3}+
         if c0 & ScalarClass.number != 0 { return digitsEnd(from: start, firstLength: l0) }
         //  ?[^\s\p{L}\p{N}]++[\r\n]*+
-        var punctuationStart = -1
-        if c0 & ScalarClass.notPunctuation == 0 {
-            punctuationStart = start
-        } else if bytes[start] == 0x20, start + 1 < count, classAt(start + 1) & ScalarClass.notPunctuation == 0 {
-            punctuationStart = start + 1
-        }
-        if punctuationStart >= 0 {
-            var i = punctuationStart
-            while i < count {
-                let (cls, length) = scalar(at: i)
-                if cls & ScalarClass.notPunctuation != 0 { break }
-                i += length
-            }
-            while i < count, bytes[i] == 0x0D || bytes[i] == 0x0A { i += 1 }
-            return i
-        }
+        if let end = punctuationEnd(from: start, c0: c0, trailingSlash: false) { return end }
         // Only whitespace is left: \s++$ | \s*[\r\n] | \s+(?!\S) | \s
         let run = whitespaceRun(from: start)
         if run.end == count { return count }
@@ -219,6 +204,26 @@ struct PreTokenizer {
     }
 
     /// The end of the o200k_base piece starting at `start` (`start < count`).
+    /// ` ?[^\s\p{L}\p{N}]+` then line breaks (and, for o200k_base, slashes): the end of that
+    /// alternative at `start`, or nil where it does not match. Both patterns share it but for the tail.
+    func punctuationEnd(from start: Int, c0: UInt8, trailingSlash: Bool) -> Int? {
+        var i: Int
+        if c0 & ScalarClass.notPunctuation == 0 {
+            i = start
+        } else if bytes[start] == 0x20, start + 1 < count, classAt(start + 1) & ScalarClass.notPunctuation == 0 {
+            i = start + 1
+        } else {
+            return nil
+        }
+        while i < count {
+            let (cls, length) = scalar(at: i)
+            if cls & ScalarClass.notPunctuation != 0 { break }
+            i += length
+        }
+        while i < count, bytes[i] == 0x0D || bytes[i] == 0x0A || (trailingSlash && bytes[i] == 0x2F) { i += 1 }
+        return i
+    }
+
     func o200kPieceEnd(from start: Int) -> Int {
         let (c0, l0) = scalar(at: start)
         if c0 & ScalarClass.number == 0 && c0 & ScalarClass.newline == 0 {
@@ -228,22 +233,7 @@ struct PreTokenizer {
         // \p{N}{1,3}
         if c0 & ScalarClass.number != 0 { return digitsEnd(from: start, firstLength: l0) }
         //  ?[^\s\p{L}\p{N}]+[\r\n/]*
-        var punctuationStart = -1
-        if c0 & ScalarClass.notPunctuation == 0 {
-            punctuationStart = start
-        } else if bytes[start] == 0x20, start + 1 < count, classAt(start + 1) & ScalarClass.notPunctuation == 0 {
-            punctuationStart = start + 1
-        }
-        if punctuationStart >= 0 {
-            var i = punctuationStart
-            while i < count {
-                let (cls, length) = scalar(at: i)
-                if cls & ScalarClass.notPunctuation != 0 { break }
-                i += length
-            }
-            while i < count, bytes[i] == 0x0D || bytes[i] == 0x0A || bytes[i] == 0x2F { i += 1 }
-            return i
-        }
+        if let end = punctuationEnd(from: start, c0: c0, trailingSlash: true) { return end }
         // Only whitespace is left: \s*[\r\n]+ | \s+(?!\S) | \s+
         let run = whitespaceRun(from: start)
         if let end = run.afterLastNewline { return end }
