@@ -89,6 +89,7 @@ let package = Package(
                 "Tokenizer",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -116,6 +117,7 @@ let package = Package(
             dependencies: [
                 "ResearchStoreHTTP",
                 "ResearchStore",
+                "Tokenizer",
                 "PostgresPool",
                 "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -158,7 +160,7 @@ let package = Package(
         .testTarget(
             name: "ResearchStoreHTTPTests",
             dependencies: [
-                "ResearchStoreHTTP", "ResearchStore", "PostgresPool", "Postgres", "TestSupport",
+                "ResearchStoreHTTP", "ResearchStore", "PostgresPool", "Postgres", "TestSupport", "Tokenizer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -9,6 +9,7 @@ import PostgresPool
 import ResearchStore
 import ResearchStoreHTTP
 import ServiceLifecycle
+import Tokenizer
 
 /// The `research-store` executable.
 @main
@@ -19,7 +20,7 @@ struct ResearchStoreCommand: AsyncParsableCommand {
         commandName: "research-store",
         abstract: "ResearchStore: the database service of an LLM research assistant.",
         version: version,
-        subcommands: [Serve.self, Migrate.self, Check.self],
+        subcommands: [Serve.self, Migrate.self, Check.self, TokensCommand.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -34,6 +35,7 @@ extension ResearchStoreCommand {
             // The tokenizer reads the variable itself when it first loads a vocabulary; set here,
             // before any task runs, so a value from ENV_FILE counts as one from the environment.
             if let directory = settings.tokenizerVocabularyDirectory { setenv("TOKENIZER_VOCABULARY_DIR", directory, 1) }
+            try requireVocabularies(settings)
             LoggingSystem.bootstrap { label in
                 guard settings.logFormat == "text" else { return JSONLogHandler(label: label, level: settings.logLevel) }
                 var handler = StreamLogHandler.standardError(label: label)
@@ -71,7 +73,7 @@ extension ResearchStoreCommand {
             let app = buildApplication(
                 settings: http, pool: pool, version: ResearchStoreCommand.version, logger: logger, metrics: metrics,
                 sweepInterval: settings.expirySweepInterval, shutdown: shutdown, cursors: settings.makeCursorSigner(),
-                exportLimits: settings.exportLimits)
+                exportLimits: settings.exportLimits, tokenCounting: settings.tokenCounting)
             // On SIGTERM: readiness turns false at once, then after the drain delay the server stops
             // accepting, lets requests in flight finish, and closes the pool. Past the deadline,
             // what is left is cancelled.
@@ -162,6 +164,7 @@ extension ResearchStoreCommand {
                 "SHUTDOWN_DRAIN_DELAY_S=\(settings.shutdownDrainDelay.components.seconds) "
                     + "SHUTDOWN_TIMEOUT_S=\(settings.shutdownTimeout.components.seconds)")
             print("EXPIRY_SWEEP_INTERVAL_S=\(settings.expirySweepInterval.components.seconds)")
+            print("TOKEN_ENCODING=\(settings.tokenCounting.setting)")
             print("TOKENIZER_VOCABULARY_DIR=\(settings.tokenizerVocabularyDirectory ?? "(not set: next to the executable, then the source tree)")")
             print("CURSOR_SECRET=\(settings.cursorSecret == nil ? "(not set: a key of this process only)" : "****")")
             print(
@@ -200,10 +203,11 @@ func printToStandardError(_ line: String) {
     _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }
 
-/// Settings, or a clear list of what is wrong and exit code 78 (configuration error).
-func loadSettings() throws -> Settings {
+/// Settings, or a clear list of what is wrong and exit code 78 (configuration error); see
+/// `Settings.load` for `serving`.
+func loadSettings(serving: Bool = true) throws -> Settings {
     do {
-        return try Settings.load()
+        return try Settings.load(serving: serving)
     } catch let invalid as Settings.Invalid {
         printToStandardError(invalid.description)
         throw ExitCode(78)
@@ -217,6 +221,22 @@ func authMode(_ settings: Settings) async throws -> AuthMode {
     } catch {
         printToStandardError(error.description)
         throw ExitCode(78)
+    }
+}
+
+/// Every stored message is counted unless `TOKEN_ENCODING=estimate`: without the vocabularies
+/// each store would fail, so the server does not start (exit code 78). They load on first use.
+func requireVocabularies(_ settings: Settings) throws {
+    guard case .exact = settings.tokenCounting else { return }
+    for encoding in TokenEncoding.allCases {
+        do {
+            _ = try BPETokenizer.vocabularyPath(encoding)
+        } catch {
+            printToStandardError(
+                "TOKEN_ENCODING=\(settings.tokenCounting.setting) counts every message, but \(error); "
+                    + "set TOKENIZER_VOCABULARY_DIR to the folder of the .tiktoken files, or TOKEN_ENCODING=estimate")
+            throw ExitCode(78)
+        }
     }
 }
 

@@ -42,6 +42,9 @@ struct Settings {
     var exportLimits = ExportLimits()
     /// Where the tokenizer's vocabularies are (`TOKENIZER_VOCABULARY_DIR`); nil: its own search.
     var tokenizerVocabularyDirectory: String?
+    /// What a message's `token_count` falls back to (`TOKEN_ENCODING`): an exact count (both
+    /// encodings are counted) or v1's estimate (nothing is counted).
+    var tokenCounting = TokenCountingMode.default
 
     /// Every problem found, one line each, so an operator fixes them all in one go.
     struct Invalid: Error, CustomStringConvertible {
@@ -49,7 +52,11 @@ struct Settings {
         var description: String { "invalid configuration:\n" + problems.map { "  - \($0)" }.joined(separator: "\n") }
     }
 
-    static func load(from processEnvironment: [String: String] = ProcessInfo.processInfo.environment) throws -> Settings {
+    /// `serving: false` (a database tool such as `tokens backfill`) leaves out the checks of what
+    /// only the HTTP server uses: its identification and cursor keys.
+    static func load(from processEnvironment: [String: String] = ProcessInfo.processInfo.environment, serving: Bool = true)
+        throws -> Settings
+    {
         // A .env file (ENV_FILE, default ./.env) fills in what the environment does not set.
         let (environment, fileProblems) = DotEnv.merged(
             into: processEnvironment, path: processEnvironment["ENV_FILE"] ?? ".env")
@@ -103,27 +110,31 @@ struct Settings {
         settings.allowsUnauthenticatedNetwork = reader.boolean("UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK", default: false)
         settings.cursorSecret = reader.optional("CURSOR_SECRET")
         settings.tokenizerVocabularyDirectory = reader.optional("TOKENIZER_VOCABULARY_DIR")
+        let encoding = reader.choice("TOKEN_ENCODING", of: ["o200k_base", "cl100k_base", "estimate"], default: "o200k_base")
+        settings.tokenCounting = TokenCountingMode(setting: encoding) ?? .default
         settings.exportLimits.maximumConcurrent = reader.integer("EXPORT_MAX_CONCURRENT", default: 2, in: 1...100)
         settings.exportLimits.writeTimeout = .seconds(reader.integer("EXPORT_WRITE_TIMEOUT_S", default: 30, in: 1...3600))
         if let secret = settings.cursorSecret, secret.utf8.count < CursorSigner.minimumSecretBytes {
             reader.problems.append("CURSOR_SECRET must be at least \(CursorSigner.minimumSecretBytes) bytes (is \(secret.utf8.count))")
         }
-        switch settings.authMode {
-        case "none":
-            if !Self.isLoopback(settings.http.host), !settings.allowsUnauthenticatedNetwork {
-                reader.problems.append(
-                    "HOST=\(settings.http.host) with AUTH_MODE=none would let anyone on the network act as any user: "
-                        + "listen on 127.0.0.1, or set UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK=true if something in front authenticates")
+        if serving {
+            switch settings.authMode {
+            case "none":
+                if !Self.isLoopback(settings.http.host), !settings.allowsUnauthenticatedNetwork {
+                    reader.problems.append(
+                        "HOST=\(settings.http.host) with AUTH_MODE=none would let anyone on the network act as any user: "
+                            + "listen on 127.0.0.1, or set UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK=true if something in front authenticates")
+                }
+            case "jwt":
+                // The JWT key is checked by authMode(), which needs to load it.
+                if settings.cursorSecret == nil {
+                    reader.problems.append(
+                        "CURSOR_SECRET is not set: with AUTH_MODE=jwt every replica must sign cursors with the same key "
+                            + "(at least 32 random bytes, e.g. openssl rand -base64 48)")
+                }
+            default:
+                reader.problems.append("AUTH_MODE=\(settings.authMode) is not one of none, jwt")
             }
-        case "jwt":
-            // The JWT key is checked by authMode(), which needs to load it.
-            if settings.cursorSecret == nil {
-                reader.problems.append(
-                    "CURSOR_SECRET is not set: with AUTH_MODE=jwt every replica must sign cursors with the same key "
-                        + "(at least 32 random bytes, e.g. openssl rand -base64 48)")
-            }
-        default:
-            reader.problems.append("AUTH_MODE=\(settings.authMode) is not one of none, jwt")
         }
         if settings.pool.minimumConnections > settings.pool.maximumConnections {
             reader.problems.append("DB_POOL_MIN (\(settings.pool.minimumConnections)) is above DB_POOL_MAX (\(settings.pool.maximumConnections))")

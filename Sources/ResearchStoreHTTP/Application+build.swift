@@ -8,7 +8,7 @@ import ServiceLifecycle
 /// Cursors are signed with `cursors`; exports run through `exports` (by default on `pool`).
 public func buildRouter(
     health: HealthService, pool: PostgresPool, metrics: AppMetrics = AppMetrics(), settings: HTTPSettings = HTTPSettings(),
-    cursors: CursorSigner = .random(), exports: ExportGate? = nil
+    cursors: CursorSigner = .random(), exports: ExportGate? = nil, tokenCounting: TokenCountingMode = .default
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
@@ -23,7 +23,8 @@ public func buildRouter(
     if let rateLimit = settings.rateLimit {
         router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(rate: rateLimit.rate, burst: rateLimit.burst)))
     }
-    let messages = MessageService(pool: pool, cursors: cursors, flushed: { metrics.recordMessageFlush($0) })
+    let messages = MessageService(
+        pool: pool, cursors: cursors, counting: tokenCounting, flushed: { metrics.recordMessageFlush($0) })
     HealthController(health: health).register(with: router)
     MetricsController(metrics: metrics, health: health, messages: messages).register(with: router)
     OpenAPIController().register(with: router)
@@ -46,11 +47,12 @@ public func buildRouter(
 }
 
 /// Builds the whole application: router, request pool, the exports' own pool, the health probe's
-/// connection, expiry sweeper (every `sweepInterval`) and shutdown signal. Tests reuse it.
+/// connection, expiry sweeper (every `sweepInterval`) and shutdown signal; stored messages are
+/// counted as `tokenCounting` says. Tests reuse it.
 public func buildApplication(
     settings: HTTPSettings, pool: PostgresPool, version: String, logger: Logger, metrics: AppMetrics = AppMetrics(),
     sweepInterval: Duration = .seconds(60), shutdown: ShutdownState = ShutdownState(), cursors: CursorSigner = .random(),
-    exportLimits: ExportLimits = ExportLimits()
+    exportLimits: ExportLimits = ExportLimits(), tokenCounting: TokenCountingMode = .default
 ) -> some ApplicationProtocol {
     let probe = DatabaseProbe(configuration: pool.connectionConfiguration, logger: logger)
     let health = HealthService(pool: pool, probe: probe, shutdown: shutdown, version: version)
@@ -62,7 +64,8 @@ public func buildApplication(
     let exports = ExportGate(pool: exportPool, limits: exportLimits)
     return Application(
         router: buildRouter(
-            health: health, pool: pool, metrics: metrics, settings: settings, cursors: cursors, exports: exports),
+            health: health, pool: pool, metrics: metrics, settings: settings, cursors: cursors, exports: exports,
+            tokenCounting: tokenCounting),
         server: .http1(
             configuration: .init(
                 idleTimeout: .nanoseconds(Int64(settings.idleTimeout.components.seconds) * 1_000_000_000),

@@ -44,6 +44,12 @@ public final class BPETokenizer: @unchecked Sendable {
         self.longestToken = longest
     }
 
+    /// Where `shared(encoding)` would load the vocabulary from, without loading it: a cheap
+    /// start-up check that a deployment has its files.
+    public static func vocabularyPath(_ encoding: TokenEncoding) throws(TokenizerLoadError) -> String {
+        try VocabularyLoader.locate(encoding, in: VocabularyLoader.searchDirectories())
+    }
+
     private static let loaded = Mutex<[TokenEncoding: BPETokenizer]>([:])
 
     /// The process-wide tokenizer of `encoding`, loaded on first use (tens of milliseconds; the

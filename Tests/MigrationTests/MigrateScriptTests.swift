@@ -26,6 +26,39 @@ struct MigrateScriptTests {
         }
     }
 
+    @Test("003 on a database at version 2: stored messages stay, uncounted, and counts below 0 are refused")
+    func messageTokenCountsOnVersion2() async throws {
+        let env = try TestEnvironment.load()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("migrate-v2-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("migrations"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for file in ["schema.sql", "migrations/002_audit_log_uuid_ids.sql"] {
+            try FileManager.default.copyItem(at: env.repoRoot.appendingPathComponent(file), to: directory.appendingPathComponent(file))
+        }
+        try await env.withScratchDatabase { db in
+            let atVersion2 = try await env.migrate(
+                databaseURL: db.url, schemaFile: directory.appendingPathComponent("schema.sql"),
+                migrationsDirectory: directory.appendingPathComponent("migrations"))
+            try #require(atVersion2.status == 0, "migrate to version 2 failed:\n\(atVersion2.output)")
+            _ = try await db.query(
+                """
+                INSERT INTO users (id) VALUES ('u');
+                INSERT INTO sessions (id, user_id, title) VALUES ('00000000-0000-7000-8000-000000000001', 'u', 't');
+                INSERT INTO messages (id, session_id, seq, role, content, token_count, token_count_estimated)
+                VALUES ('00000000-0000-7000-8000-000000000002', '00000000-0000-7000-8000-000000000001', 1, 'user', 'hello', 2, true)
+                """)
+            let upgraded = try await env.migrate(databaseURL: db.url)
+            #expect(upgraded.status == 0, "migrate to the latest version failed:\n\(upgraded.output)")
+            #expect(try await db.query("SELECT max(version) FROM schema_migrations") == "\(try env.latestRepoVersion())")
+            #expect(
+                try await db.query("SELECT content, token_count, tokens_o200k IS NULL AND tokens_cl100k IS NULL FROM messages")
+                    == "hello|2|t")
+            let negative = try await env.psql(db.url, "UPDATE messages SET tokens_o200k = -1")
+            #expect(negative.status != 0 && negative.output.contains("messages_tokens_o200k_range"), "\(negative.output)")
+            _ = try await db.query("UPDATE messages SET tokens_o200k = 1, tokens_cl100k = 1")
+        }
+    }
+
     @Test("a second run exits 0, says up to date and changes nothing")
     func secondRunIsNoOp() async throws {
         let env = try TestEnvironment.load()
@@ -279,14 +312,20 @@ private struct TestEnvironment: Sendable {
 
     /// Runs scripts/migrate against `databaseURL`; with a fixture, on its schema and migrations.
     func migrate(_ arguments: [String] = [], databaseURL: String, fixture: MigrationFixture? = nil) async throws -> CommandResult {
+        try await migrate(
+            arguments, databaseURL: databaseURL, schemaFile: fixture?.schemaFile, migrationsDirectory: fixture?.migrationsDirectory)
+    }
+
+    /// Runs scripts/migrate against `databaseURL`, on the given schema and migrations (else the repository's).
+    func migrate(_ arguments: [String] = [], databaseURL: String, schemaFile: URL?, migrationsDirectory: URL?) async throws
+        -> CommandResult
+    {
         var environment = ProcessInfo.processInfo.environment
         for key in ["DATABASE_URL", "SCHEMA_FILE", "MIGRATIONS_DIR"] {
             environment[key] = nil
         }
-        if let fixture {
-            environment["SCHEMA_FILE"] = fixture.schemaFile.path
-            environment["MIGRATIONS_DIR"] = fixture.migrationsDirectory.path
-        }
+        environment["SCHEMA_FILE"] = schemaFile?.path
+        environment["MIGRATIONS_DIR"] = migrationsDirectory?.path
         return try await Command.run(
             repoRoot.appendingPathComponent("scripts/migrate"),
             arguments + ["--database-url", databaseURL],

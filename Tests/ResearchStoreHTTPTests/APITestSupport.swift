@@ -17,7 +17,7 @@ import Testing
 func withAPI(
     metrics: AppMetrics = AppMetrics(), settings: HTTPSettings = HTTPSettings(port: 0), databaseURL: String? = nil,
     cursors: CursorSigner = .random(), exportLimits: ExportLimits = ExportLimits(),
-    pool adjust: (inout PostgresPoolConfiguration) -> Void = { _ in },
+    tokenCounting: TokenCountingMode = .default, pool adjust: (inout PostgresPoolConfiguration) -> Void = { _ in },
     _ body: @Sendable (any TestClientProtocol) async throws -> Void
 ) async throws {
     var configuration = PostgresPoolConfiguration()
@@ -34,7 +34,7 @@ func withAPI(
         recordWait: { metrics.recordPoolWait($0) })
     let app = buildApplication(
         settings: settings, pool: pool, version: "test", logger: TestDatabase.logger, metrics: metrics, cursors: cursors,
-        exportLimits: exportLimits)
+        exportLimits: exportLimits, tokenCounting: tokenCounting)
     try await app.test(.live, body)
 }
 

@@ -41,9 +41,13 @@ struct CommandLineTests {
             environment: [
                 "DATABASE_URL": "postgresql://u:Very-Secret-1@127.0.0.1:1/db", "PORT": "http",
                 "DB_POOL_MAX": "0", "LOG_LEVEL": "loud", "DB_POOLER": "session", "DB_PREPARED_STATEMENTS": "false",
+                "TOKEN_ENCODING": "p50k_base",
             ])
         #expect(output.status == 78)
-        for name in ["PORT=http", "DB_POOL_MAX=0", "LOG_LEVEL=loud", "DB_POOLER=session is not one of none, transaction", "DB_PREPARED_STATEMENTS=false"] {
+        for name in [
+            "PORT=http", "DB_POOL_MAX=0", "LOG_LEVEL=loud", "DB_POOLER=session is not one of none, transaction", "DB_PREPARED_STATEMENTS=false",
+            "TOKEN_ENCODING=p50k_base is not one of o200k_base, cl100k_base, estimate",
+        ] {
             #expect(output.text.contains(name), "missing \(name) in: \(output.text)")
         }
         #expect(!output.text.contains("Very-Secret-1"))
@@ -57,6 +61,7 @@ struct CommandLineTests {
         #expect(output.status == 0, "\(output.text)")
         #expect(output.text.contains("DB_POOL_MAX=3"))
         #expect(output.text.contains("DB_POOLER=none (named prepared statements)"))
+        #expect(output.text.contains("TOKEN_ENCODING=o200k_base"))
         #expect(output.text.contains("database: reachable"))
         #expect(!output.text.contains(password))
     }

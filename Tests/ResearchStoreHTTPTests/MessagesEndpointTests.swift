@@ -35,8 +35,10 @@ struct MessagesEndpointTests {
             #expect(message["seq"] as? Int == 1)
             #expect(message["role"] as? String == "user")
             #expect(message["content"] as? String == "héllo wörld!!")
-            #expect(message["token_count"] as? Int == 4)  // 15 UTF-8 bytes / 4, rounded up
-            #expect(message["token_count_estimated"] as? Bool == true)
+            // Counted exactly (tiktoken 0.14.0: o200k_base 6, cl100k_base 7), not estimated.
+            #expect(message["token_count"] as? Int == 6)
+            #expect(message["token_count_estimated"] as? Bool == false)
+            #expect(message["tokens"] as? [String: Int] == ["o200k_base": 6, "cl100k_base": 7])
             #expect(message["model"] is NSNull)
             #expect(message["metadata"] as? [String: [Int]] == ["k": [1, 2]])
             let second = try json(
@@ -50,7 +52,7 @@ struct MessagesEndpointTests {
 
             let updated = try json(try await client.call(.get, "/db/sessions/\(session)", as: user))
             #expect(updated["message_count"] as? Int == 2)
-            #expect(updated["total_tokens"] as? Int == 11)
+            #expect(updated["total_tokens"] as? Int == 13)
             #expect(updated["last_message_at"] as? String == second["created_at"] as? String)
             #expect(try json(try await client.call(.get, "/db/messages/\(id)", as: user))["content"] as? String == "héllo wörld!!")
             try expectProblem(try await client.call(.get, "/db/messages/\(id)", as: uniqueUser("other")), .notFound)

@@ -141,11 +141,12 @@ http_start_server() {
     local binary=$1
     server_label=$2
     server_port=$(http_free_port)
-    log "starting $server_label on 127.0.0.1:$server_port (DB_POOL_MAX=$http_pool DB_POOLER=$http_pooler)"
+    log "starting $server_label on 127.0.0.1:$server_port (DB_POOL_MAX=$http_pool DB_POOLER=$http_pooler TOKEN_ENCODING=${http_token_encoding:-o200k_base})"
     # Callers named by X-User-ID (AUTH_MODE=none), no rate limit: the figures are the store's,
     # not the limiter's. Request log lines are info-level, so LOG_LEVEL=warning leaves them out.
     DATABASE_URL=$url HOST=127.0.0.1 PORT=$server_port DB_POOL_MAX=$http_pool DB_POOLER=$http_pooler \
         AUTH_MODE=none RATE_LIMIT_RPS=0 MAX_CONCURRENT_REQUESTS=100000 ENV_FILE=/dev/null \
+        TOKEN_ENCODING=${http_token_encoding:-o200k_base} \
         LOG_LEVEL=warning "$binary" serve >"$work/server-$server_label.log" 2>&1 &
     server_pid=$!
     local attempt
@@ -331,18 +332,20 @@ WITH target AS (
     RETURNING id, message_count - 1 AS base, last_message_at
 )
 INSERT INTO messages AS m
-    (id, session_id, seq, role, content, token_count, token_count_estimated, model, metadata, created_at)
+    (id, session_id, seq, role, content, token_count, token_count_estimated, model, metadata, created_at,
+     tokens_o200k, tokens_cl100k)
 SELECT new.id, target.id, target.base + new.position, new.role, new.content, new.token_count,
-       new.estimated, nullif(new.model, ''), new.metadata, target.last_message_at
+       new.estimated, nullif(new.model, ''), new.metadata, target.last_message_at,
+       nullif(new.tokens_o200k, -1), nullif(new.tokens_cl100k, -1)
 FROM target,
      unnest(ARRAY[encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid())
                       placing substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3)
                       FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid],
             ARRAY[:role::text], ARRAY[:content::text], ARRAY[:tokens::bigint], ARRAY[false], ARRAY[''::text],
-            ARRAY['{}'::jsonb])
-     WITH ORDINALITY AS new (id, role, content, token_count, estimated, model, metadata, position)
+            ARRAY['{}'::jsonb], ARRAY[:tokens::bigint], ARRAY[:tokens::bigint])
+     WITH ORDINALITY AS new (id, role, content, token_count, estimated, model, metadata, tokens_o200k, tokens_cl100k, position)
 RETURNING m.id, m.session_id, m.seq, m.role, m.content, m.token_count, m.token_count_estimated, m.model, m.metadata,
-    m.created_at;
+    m.created_at, m.tokens_o200k, m.tokens_cl100k;
 EOF
 }
 
@@ -355,13 +358,13 @@ BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;
 SELECT id, user_id, title, status, metadata, message_count, total_tokens, created_at, updated_at, last_message_at
 FROM sessions WHERE id = (:prefix::text || lpad(to_hex(:n::int), 12, '0'))::uuid AND (false OR user_id = 'bench');
 SELECT m.id, m.session_id, m.seq, m.role, m.content, m.token_count, m.token_count_estimated, m.model, m.metadata,
-       m.created_at
+       m.created_at, m.tokens_o200k, m.tokens_cl100k
 FROM (SELECT m.*, sum(m.token_count) OVER (ORDER BY m.seq DESC) AS tokens_so_far
       FROM messages m WHERE m.session_id = (:prefix::text || lpad(to_hex(:n::int), 12, '0'))::uuid
       ORDER BY m.seq DESC LIMIT :max_messages) m
 WHERE m.tokens_so_far <= :max_tokens ORDER BY m.seq DESC;
 SELECT m.id, m.session_id, m.seq, m.role, m.content, m.token_count, m.token_count_estimated, m.model, m.metadata,
-       m.created_at
+       m.created_at, m.tokens_o200k, m.tokens_cl100k
 FROM messages m WHERE m.session_id = (:prefix::text || lpad(to_hex(:n::int), 12, '0'))::uuid AND m.role = 'system'
 ORDER BY m.seq DESC LIMIT 1;
 SELECT id, question, workflow_type, result, finished_at FROM research_requests

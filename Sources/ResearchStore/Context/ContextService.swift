@@ -1,8 +1,9 @@
 import FoundationEssentials
 import Postgres
 import PostgresPool
+import Tokenizer
 
-/// `GET /db/context/{session_id}?max_tokens=&max_messages=`.
+/// `GET /db/context/{session_id}?max_tokens=&max_messages=&encoding=`.
 public struct ContextService: Sendable {
     let pool: PostgresPool
 
@@ -19,11 +20,41 @@ public struct ContextService: Sendable {
         var reader = QueryReader(query)
         let maxTokens = reader.integer("max_tokens", in: Self.maxTokensRange, default: Self.defaultMaxTokens)
         let maxMessages = reader.integer("max_messages", in: Self.maxMessagesRange, default: Self.defaultMaxMessages)
+        let encoding = reader.choice("encoding", of: TokenEncoding.allCases.map(\.rawValue)).flatMap(TokenEncoding.init(rawValue:))
         try reader.finish()
+        let budget = try encoding.map { ContextBudget.chat(try TokenCountService.tokenizer($0)) } ?? .declared
         return try await lookUp("session", id: sessionID, table: "messages") { id in
             try await AdminReadAudit(pool: pool).reading(caller, .session(id)) {
-                try await load(sessionID: id, caller: caller, maxTokens: maxTokens, maxMessages: maxMessages)
+                try await load(sessionID: id, caller: caller, maxTokens: maxTokens, maxMessages: maxMessages, budget: budget)
             }
+        }
+    }
+
+    /// The most recent messages whose running cost stays within `maxTokens`, newest first: in
+    /// v1 terms the sum of `token_count`; in an encoding a lower bound of each message's chat cost
+    /// (3, its role's 1 token, and its content's stored count, 0 when not yet counted), so no
+    /// message the exact choice could keep stays behind.
+    private static func recentMessages(sessionID id: UUID, maxTokens: Int, maxMessages: Int, budget: ContextBudget)
+        -> PostgresQuery
+    {
+        switch budget.encoding {
+        case nil:
+            return """
+                SELECT \(unescaped: Message.columns) FROM (
+                    SELECT m.*, sum(m.token_count) OVER (ORDER BY m.seq DESC) AS tokens_so_far
+                    FROM messages m WHERE m.session_id = \(id) ORDER BY m.seq DESC LIMIT \(maxMessages)
+                ) m
+                WHERE m.tokens_so_far <= \(maxTokens) ORDER BY m.seq DESC
+                """
+        case .some(let encoding):
+            let column: StaticString = encoding == .o200kBase ? "tokens_o200k" : "tokens_cl100k"
+            return """
+                SELECT \(unescaped: Message.columns) FROM (
+                    SELECT m.*, sum(4 + coalesce(m.\(unescaped: column), 0)) OVER (ORDER BY m.seq DESC) AS tokens_so_far
+                    FROM messages m WHERE m.session_id = \(id) ORDER BY m.seq DESC LIMIT \(maxMessages)
+                ) m
+                WHERE m.tokens_so_far <= \(maxTokens - budget.overhead) ORDER BY m.seq DESC
+                """
         }
     }
 
@@ -31,7 +62,9 @@ public struct ContextService: Sendable {
     /// choice can use), the pinned system message and the completed
     /// research in one round trip (a pipeline) and from one snapshot (a repeatable-read
     /// transaction), so the session's counters agree with the messages read.
-    private func load(sessionID id: UUID, caller: Caller, maxTokens: Int, maxMessages: Int) async throws -> ContextWindow? {
+    private func load(sessionID id: UUID, caller: Caller, maxTokens: Int, maxMessages: Int, budget: ContextBudget) async throws
+        -> ContextWindow?
+    {
         let pipelined = try await pool.withConnection { connection in
             try await connection.pipeline([
                 "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
@@ -40,13 +73,7 @@ public struct ContextService: Sendable {
                 WHERE id = \(id) AND (\(caller.isAdmin) OR user_id = \(caller.userID))
                 """,
                 // Only messages inside the token budget travel: a running sum, newest first.
-                """
-                SELECT \(unescaped: Message.columns) FROM (
-                    SELECT m.*, sum(m.token_count) OVER (ORDER BY m.seq DESC) AS tokens_so_far
-                    FROM messages m WHERE m.session_id = \(id) ORDER BY m.seq DESC LIMIT \(maxMessages)
-                ) m
-                WHERE m.tokens_so_far <= \(maxTokens) ORDER BY m.seq DESC
-                """,
+                Self.recentMessages(sessionID: id, maxTokens: maxTokens, maxMessages: maxMessages, budget: budget),
                 """
                 SELECT \(unescaped: Message.columns) FROM messages m
                 WHERE m.session_id = \(id) AND m.role = 'system' ORDER BY m.seq DESC LIMIT 1
@@ -66,7 +93,8 @@ public struct ContextService: Sendable {
         let session = try Session(row: sessionRow)
         let recent = try results[1].map(Message.init(row:))
         let pinned = try results[2].first.map(Message.init(row:))
-        let chosen = ContextWindow.select(recent: recent, pinned: pinned, maxTokens: maxTokens, maxMessages: maxMessages)
+        let chosen = ContextWindow.select(
+            recent: recent, pinned: pinned, maxTokens: maxTokens, maxMessages: maxMessages, budget: budget)
         let research = try results[3].map { row in
             let (id, question, workflowType, result, finishedAt) = try row.decode(
                 (UUID, String, String, PostgresRawJSON, Date).self)
@@ -75,7 +103,8 @@ public struct ContextService: Sendable {
         }
         let omitted = max(0, session.messageCount - chosen.messages.count)
         return ContextWindow(
-            session: session, messages: chosen.messages, tokenCount: chosen.tokens,
-            truncated: omitted > 0 || chosen.pinnedLeftOut, omittedMessages: omitted, research: research)
+            session: session, messages: chosen.messages, tokenCount: chosen.tokens, encoding: budget.encoding,
+            firstSeq: chosen.firstSeq, truncated: omitted > 0 || chosen.pinnedLeftOut, omittedMessages: omitted,
+            research: research)
     }
 }

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Tokenizer
 
 /// What an LLM needs to continue a session: its most recent messages within a token and a
 /// message budget, the pinned system message, and the last completed research.
@@ -15,40 +16,96 @@ public struct ContextWindow: Sendable {
     public var session: Session
     /// Chronological; the pinned system message first when it precedes the run.
     public var messages: [Message]
+    /// What `messages` cost in the budget's terms (see `ContextBudget`); 0 when there are none.
     public var tokenCount: Int
+    /// The encoding the budget was counted in; nil for v1's sum of `token_count`.
+    public var encoding: TokenEncoding?
+    /// The seq of the oldest message of the run (after the pinned system message, when that was
+    /// placed first); nil when the run is empty.
+    public var firstSeq: Int?
     public var truncated: Bool
     public var omittedMessages: Int
     public var research: [Research]
 
+    /// The messages chosen, what they cost, whether the pinned message was left out, and the
+    /// oldest seq of the run.
+    struct Selection {
+        var messages: [Message]
+        var tokens: Int
+        var pinnedLeftOut: Bool
+        var firstSeq: Int?
+    }
+
     /// Chooses the messages: the longest run of most recent messages that fits both budgets
     /// (stopping at the first that does not), with the latest system message `pinned` placed
     /// first when it is older than that run — it counts against both budgets, and is left out
-    /// when it alone exceeds `maxTokens`.
+    /// when it alone exceeds `maxTokens`. Costs are `budget`'s.
     ///
     /// `recent` is newest first: the newest messages up to both budgets, or the whole session.
-    static func select(recent: [Message], pinned: Message?, maxTokens: Int, maxMessages: Int) -> (
-        messages: [Message], tokens: Int, pinnedLeftOut: Bool
-    ) {
-        let run = longestRun(recent, maxTokens: maxTokens, maxMessages: maxMessages)
+    static func select(recent: [Message], pinned: Message?, maxTokens: Int, maxMessages: Int, budget: ContextBudget)
+        -> Selection
+    {
+        let costs = Dictionary(recent.map { ($0.id, budget.cost(of: $0)) }, uniquingKeysWith: { first, _ in first })
+        func cost(_ message: Message) -> Int { costs[message.id] ?? budget.cost(of: message) }
+        func longestRun(within tokens: Int, messages limit: Int) -> [Message] {
+            var run: [Message] = []
+            var spent = 0
+            for message in recent {
+                guard run.count < limit, spent + cost(message) <= tokens else { break }
+                run.append(message)
+                spent += cost(message)
+            }
+            return run
+        }
+        func selection(_ messages: [Message], run: [Message], pinnedLeftOut: Bool) -> Selection {
+            let spent = messages.reduce(0) { $0 + cost($1) }
+            return Selection(
+                messages: messages, tokens: messages.isEmpty ? 0 : budget.overhead + spent, pinnedLeftOut: pinnedLeftOut,
+                firstSeq: run.last?.seq)
+        }
+        // What the messages may cost once the prompt's own overhead is paid.
+        let available = maxTokens - budget.overhead
+        let run = longestRun(within: available, messages: maxMessages)
         guard let pinned, !run.contains(where: { $0.id == pinned.id }) else {
-            return (run.reversed(), run.reduce(0) { $0 + $1.tokenCount }, false)
+            return selection(run.reversed(), run: run, pinnedLeftOut: false)
         }
-        guard pinned.tokenCount <= maxTokens else {
-            return (run.reversed(), run.reduce(0) { $0 + $1.tokenCount }, true)
+        guard cost(pinned) <= available else { return selection(run.reversed(), run: run, pinnedLeftOut: true) }
+        let shorter = longestRun(within: available - cost(pinned), messages: maxMessages - 1)
+        return selection([pinned] + shorter.reversed(), run: shorter, pinnedLeftOut: false)
+    }
+}
+
+/// What a message costs in a context's budget.
+enum ContextBudget {
+    /// v1: the message's `token_count`, nothing else.
+    case declared
+    /// The chat format in `tokenizer`'s encoding, as `POST /db/tokens/count` counts `messages`:
+    /// 3 tokens per message plus its role and content, and 3 for the whole prompt.
+    case chat(BPETokenizer)
+
+    var encoding: TokenEncoding? {
+        switch self {
+        case .declared: nil
+        case .chat(let tokenizer): tokenizer.encoding
         }
-        let shorter = longestRun(recent, maxTokens: maxTokens - pinned.tokenCount, maxMessages: maxMessages - 1)
-        let tokens = shorter.reduce(pinned.tokenCount) { $0 + $1.tokenCount }
-        return ([pinned] + shorter.reversed(), tokens, false)
     }
 
-    private static func longestRun(_ recent: [Message], maxTokens: Int, maxMessages: Int) -> [Message] {
-        var run: [Message] = []
-        var tokens = 0
-        for message in recent {
-            guard run.count < maxMessages, tokens + message.tokenCount <= maxTokens else { break }
-            run.append(message)
-            tokens += message.tokenCount
+    /// Paid once per prompt that has any message.
+    var overhead: Int {
+        switch self {
+        case .declared: 0
+        case .chat: TokenCountService.chatPromptTokens
         }
-        return run
+    }
+
+    func cost(of message: Message) -> Int {
+        switch self {
+        case .declared:
+            return message.tokenCount
+        case .chat(let tokenizer):
+            // The stored count when there is one; a message not yet backfilled is counted here.
+            let content = message.tokens?[tokenizer.encoding] ?? tokenizer.count(message.content)
+            return TokenCountService.chatTokens(role: message.role, contentTokens: content, name: nil, tokenizer: tokenizer)
+        }
     }
 }

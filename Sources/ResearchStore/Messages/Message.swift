@@ -10,6 +10,9 @@ public struct Message: Sendable, Equatable {
     public var content: String
     public var tokenCount: Int
     public var tokenCountEstimated: Bool
+    /// The exact counts of `content`; nil until counted (stored before v2, or with
+    /// `TOKEN_ENCODING=estimate`, and not yet backfilled).
+    public var tokens: MessageTokens?
     public var model: String?
     public var metadata: JSONValue
     public var createdAt: Date
@@ -18,34 +21,37 @@ public struct Message: Sendable, Equatable {
 
     static let columns: StaticString = """
         m.id, m.session_id, m.seq, m.role, m.content, m.token_count, m.token_count_estimated, m.model, m.metadata,
-        m.created_at
+        m.created_at, m.tokens_o200k, m.tokens_cl100k
         """
 
     /// `columns` but `content`: what a store reads back, since it sent the content itself.
     static let columnsButContent: StaticString = """
-        m.id, m.session_id, m.seq, m.role, m.token_count, m.token_count_estimated, m.model, m.metadata, m.created_at
+        m.id, m.session_id, m.seq, m.role, m.token_count, m.token_count_estimated, m.model, m.metadata, m.created_at,
+        m.tokens_o200k, m.tokens_cl100k
         """
 
     /// A row of `columnsButContent`, with the content that was stored.
     init(row: PostgresRow, content: String) throws {
-        let (id, sessionID, seq, role, tokenCount, estimated, model, metadata, createdAt) = try row.decode(
-            (UUID, UUID, Int, String, Int, Bool, String?, PostgresRawJSON, Date).self)
+        let (id, sessionID, seq, role, tokenCount, estimated, model, metadata, createdAt, o200k, cl100k) = try row.decode(
+            (UUID, UUID, Int, String, Int, Bool, String?, PostgresRawJSON, Date, Int?, Int?).self)
         self.init(
             id: id, sessionID: sessionID, seq: seq, role: role, content: content, tokenCount: tokenCount,
-            tokenCountEstimated: estimated, model: model, metadata: .raw(metadata.text), createdAt: createdAt)
+            tokenCountEstimated: estimated, model: model, metadata: .raw(metadata.text), createdAt: createdAt,
+            tokens: MessageTokens(o200k: o200k, cl100k: cl100k))
     }
 
     init(row: PostgresRow) throws {
-        let (id, sessionID, seq, role, content, tokenCount, estimated, model, metadata, createdAt) = try row.decode(
-            (UUID, UUID, Int, String, String, Int, Bool, String?, PostgresRawJSON, Date).self)
+        let (id, sessionID, seq, role, content, tokenCount, estimated, model, metadata, createdAt, o200k, cl100k) =
+            try row.decode((UUID, UUID, Int, String, String, Int, Bool, String?, PostgresRawJSON, Date, Int?, Int?).self)
         self.init(
             id: id, sessionID: sessionID, seq: seq, role: role, content: content, tokenCount: tokenCount,
-            tokenCountEstimated: estimated, model: model, metadata: .raw(metadata.text), createdAt: createdAt)
+            tokenCountEstimated: estimated, model: model, metadata: .raw(metadata.text), createdAt: createdAt,
+            tokens: MessageTokens(o200k: o200k, cl100k: cl100k))
     }
 
     public init(
         id: UUID, sessionID: UUID, seq: Int, role: String, content: String, tokenCount: Int, tokenCountEstimated: Bool,
-        model: String?, metadata: JSONValue, createdAt: Date
+        model: String?, metadata: JSONValue, createdAt: Date, tokens: MessageTokens? = nil
     ) {
         self.id = id
         self.sessionID = sessionID
@@ -54,6 +60,7 @@ public struct Message: Sendable, Equatable {
         self.content = content
         self.tokenCount = tokenCount
         self.tokenCountEstimated = tokenCountEstimated
+        self.tokens = tokens
         self.model = model
         self.metadata = metadata
         self.createdAt = createdAt
@@ -66,14 +73,47 @@ public struct Message: Sendable, Equatable {
 }
 
 /// A message as a client submits it, validated.
+struct SubmittedMessage: Sendable {
+    var id: UUID
+    var role: String
+    var content: String
+    /// What the client sent, if anything.
+    var tokenCount: Int?
+    var model: String?
+    var metadata: JSONValue
+
+    /// This message, ready to store: counted in both encodings unless `mode` is `.estimate`, with
+    /// `token_count` falling back to what `mode` says when the client sent none.
+    func counted(_ tokens: MessageTokens?, mode: TokenCountingMode) -> NewMessage {
+        let fallback: Int
+        switch mode {
+        case .estimate: fallback = Message.estimatedTokens(content)
+        case .exact(let encoding): fallback = tokens?[encoding] ?? Message.estimatedTokens(content)
+        }
+        return NewMessage(
+            id: id, role: role, content: content, tokenCount: tokenCount ?? fallback,
+            tokenCountEstimated: tokenCount == nil && tokens == nil, tokens: tokens, model: model, metadata: metadata)
+    }
+}
+
+/// A message ready to store: validated and counted.
 struct NewMessage: Sendable {
     var id: UUID
     var role: String
     var content: String
     var tokenCount: Int
     var tokenCountEstimated: Bool
+    var tokens: MessageTokens?
     var model: String?
     var metadata: JSONValue
+}
+
+extension MessageTokens {
+    /// Both counts of a row, or nil when it has not been counted.
+    init?(o200k: Int?, cl100k: Int?) {
+        guard let o200k, let cl100k else { return nil }
+        self.init(o200kBase: o200k, cl100kBase: cl100k)
+    }
 }
 
 /// One `POST /db/messages/store`: a message for a session, on behalf of a caller.

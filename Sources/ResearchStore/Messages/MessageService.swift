@@ -6,16 +6,19 @@ import PostgresPool
 public struct MessageService: Sendable {
     let store: MessageStore
     let cursors: CursorSigner
+    let counting: TokenCountingMode
     let groupCommit: GroupCommit<MessageAppend, Message>
 
     /// Single stores are committed in groups (`groupCommit`); `flushed` is told each group's size.
+    /// Messages are counted as `counting` says (`TOKEN_ENCODING`).
     public init(
-        pool: PostgresPool, cursors: CursorSigner, groupCommit limits: GroupCommitLimits = .init(),
-        flushed: @escaping @Sendable (Int) -> Void = { _ in }
+        pool: PostgresPool, cursors: CursorSigner, counting: TokenCountingMode = .default,
+        groupCommit limits: GroupCommitLimits = .init(), flushed: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
         let store = MessageStore(pool: pool)
         self.store = store
         self.cursors = cursors
+        self.counting = counting
         groupCommit = GroupCommit(limits: limits, flushed: flushed) { await Self.appendEach($0, store: store) }
     }
 
@@ -32,8 +35,9 @@ public struct MessageService: Sendable {
     public func store(caller: Caller, body: JSONValue) async throws -> Message {
         var input = InputReader(body)
         let sessionID = input.uuid("session_id")
-        let message = Self.readMessage(body, path: "", input: &input)
+        let submitted = Self.readMessage(body, path: "", input: &input)
         try input.finish()
+        let message = try await counted([submitted!]).first
         if store.pool.isInSharedTransaction { return try await append([message!], to: sessionID!, caller: caller)[0] }
         return try await groupCommit.write(MessageAppend(sessionID: sessionID!, caller: caller, message: message!))
     }
@@ -42,11 +46,18 @@ public struct MessageService: Sendable {
     public func storeBatch(caller: Caller, body: JSONValue) async throws -> [Message] {
         var input = InputReader(body)
         let sessionID = input.uuid("session_id")
-        let messages = input.array("messages", count: Self.batchSize) { reader, item, path in
+        let submitted = input.array("messages", count: Self.batchSize) { reader, item, path in
             Self.readMessage(item, path: path, input: &reader)
         }
         try input.finish()
-        return try await append(messages!, to: sessionID!, caller: caller)
+        return try await append(try await counted(submitted!), to: sessionID!, caller: caller)
+    }
+
+    /// `messages` ready to store: counted in both encodings unless the mode is `.estimate`.
+    private func counted(_ messages: [SubmittedMessage]) async throws -> [NewMessage] {
+        guard case .exact = counting else { return messages.map { $0.counted(nil, mode: counting) } }
+        let tokens = try await MessageTokens.count(messages.map(\.content))
+        return zip(messages, tokens).map { $0.counted($1, mode: counting) }
     }
 
     /// `GET /db/messages/{id}`.
@@ -105,7 +116,7 @@ public struct MessageService: Sendable {
     }
 
     /// One message's fields (`role`, `content`, `token_count`?, `model`?, `metadata`?).
-    static func readMessage(_ value: JSONValue, path: String, input: inout InputReader) -> NewMessage? {
+    static func readMessage(_ value: JSONValue, path: String, input: inout InputReader) -> SubmittedMessage? {
         guard case .object = value else {
             input.merge([FieldError(field: path.isEmpty ? "body" : path, message: "must be an object")])
             return nil
@@ -118,9 +129,8 @@ public struct MessageService: Sendable {
         let metadata = fields.object("metadata")
         input.merge(fields.errors)
         guard fields.errors.isEmpty, let role, let content else { return nil }
-        return NewMessage(
-            id: UUIDv7.make(), role: role, content: content,
-            tokenCount: tokenCount.map { Int($0) } ?? Message.estimatedTokens(content),
-            tokenCountEstimated: tokenCount == nil, model: model, metadata: metadata ?? .object([]))
+        return SubmittedMessage(
+            id: UUIDv7.make(), role: role, content: content, tokenCount: tokenCount.map { Int($0) }, model: model,
+            metadata: metadata ?? .object([]))
     }
 }

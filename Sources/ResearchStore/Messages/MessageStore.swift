@@ -28,14 +28,18 @@ struct MessageStore: Sendable {
                 RETURNING id, message_count - \(count) AS base, last_message_at
             )
             INSERT INTO messages AS m
-                (id, session_id, seq, role, content, token_count, token_count_estimated, model, metadata, created_at)
+                (id, session_id, seq, role, content, token_count, token_count_estimated, model, metadata, created_at,
+                 tokens_o200k, tokens_cl100k)
             SELECT new.id, target.id, target.base + new.position, new.role, new.content, new.token_count,
-                   new.estimated, nullif(new.model, ''), new.metadata, target.last_message_at
+                   new.estimated, nullif(new.model, ''), new.metadata, target.last_message_at,
+                   nullif(new.tokens_o200k, -1), nullif(new.tokens_cl100k, -1)
             FROM target,
                  unnest(\(messages.map(\.id)), \(messages.map(\.role)), \(messages.map(\.content)),
                         \(messages.map { Int64($0.tokenCount) }), \(messages.map(\.tokenCountEstimated)),
-                        \(messages.map { $0.model ?? "" }), \(messages.map { PostgresRawJSON($0.metadata.serialized) }))
-                 WITH ORDINALITY AS new (id, role, content, token_count, estimated, model, metadata, position)
+                        \(messages.map { $0.model ?? "" }), \(messages.map { PostgresRawJSON($0.metadata.serialized) }),
+                        \(messages.map(\.o200kOrNone)), \(messages.map(\.cl100kOrNone)))
+                 WITH ORDINALITY AS new (id, role, content, token_count, estimated, model, metadata, tokens_o200k,
+                                         tokens_cl100k, position)
             RETURNING \(unescaped: Message.columnsButContent)
             """)
         guard stored.count == count else { throw try await refusal(sessionID: sessionID, caller: caller) }
@@ -65,9 +69,10 @@ struct MessageStore: Sendable {
                     \(messages.map(\.id)), \(appends.map(\.sessionID)), \(appends.map(\.caller.userID)),
                     \(appends.map(\.caller.isAdmin)), \(messages.map(\.role)), \(messages.map(\.content)),
                     \(messages.map { Int64($0.tokenCount) }), \(messages.map(\.tokenCountEstimated)),
-                    \(messages.map { $0.model ?? "" }), \(messages.map { PostgresRawJSON($0.metadata.serialized) }))
+                    \(messages.map { $0.model ?? "" }), \(messages.map { PostgresRawJSON($0.metadata.serialized) }),
+                    \(messages.map(\.o200kOrNone)), \(messages.map(\.cl100kOrNone)))
                 WITH ORDINALITY AS given (id, session_id, caller_id, caller_is_admin, role, content, token_count, estimated,
-                                          model, metadata, position)
+                                          model, metadata, tokens_o200k, tokens_cl100k, position)
             ),
             locked AS (
                 SELECT id, user_id, status FROM sessions
@@ -92,10 +97,11 @@ struct MessageStore: Sendable {
                 RETURNING sessions.id, sessions.message_count - totals.added AS base, sessions.last_message_at
             )
             INSERT INTO messages AS m
-                (id, session_id, seq, role, content, token_count, token_count_estimated, model, metadata, created_at)
+                (id, session_id, seq, role, content, token_count, token_count_estimated, model, metadata, created_at,
+                 tokens_o200k, tokens_cl100k)
             SELECT accepted.id, target.id, target.base + accepted.rank, accepted.role, accepted.content,
                    accepted.token_count, accepted.estimated, nullif(accepted.model, ''), accepted.metadata,
-                   target.last_message_at
+                   target.last_message_at, nullif(accepted.tokens_o200k, -1), nullif(accepted.tokens_cl100k, -1)
             FROM accepted JOIN target ON target.id = accepted.session_id
             RETURNING \(unescaped: Message.columnsButContent)
             """)
@@ -186,4 +192,11 @@ struct MessageStore: Sendable {
             """
         ).map(Message.init(row:))
     }
+}
+
+extension NewMessage {
+    /// The counts as array elements: -1 (no array element can be NULL here) for none, which the
+    /// insert turns into NULL.
+    fileprivate var o200kOrNone: Int64 { tokens.map { Int64($0.o200kBase) } ?? -1 }
+    fileprivate var cl100kOrNone: Int64 { tokens.map { Int64($0.cl100kBase) } ?? -1 }
 }

@@ -54,12 +54,17 @@ public struct TokenCountService: Sendable {
     /// The prompt size of `messages` in the chat format: 3 tokens per message, 1 more per name,
     /// 3 to prime the reply, and the tokens of every role, content and name.
     public static func chatTokens(_ messages: [ChatMessage], tokenizer: BPETokenizer) -> Int {
-        var total = 3
-        for message in messages {
-            total += 3 + tokenizer.count(message.role) + tokenizer.count(message.content)
-            if let name = message.name { total += 1 + tokenizer.count(name) }
+        messages.reduce(chatPromptTokens) { total, message in
+            total + chatTokens(role: message.role, contentTokens: tokenizer.count(message.content), name: message.name, tokenizer: tokenizer)
         }
-        return total
+    }
+
+    /// Tokens the chat format adds once per prompt, to prime the reply.
+    static let chatPromptTokens = 3
+
+    /// One message's share of a chat-format prompt, its content already counted.
+    static func chatTokens(role: String, contentTokens: Int, name: String?, tokenizer: BPETokenizer) -> Int {
+        3 + tokenizer.count(role) + contentTokens + (name.map { 1 + tokenizer.count($0) } ?? 0)
     }
 
     /// The shared tokenizer of `encoding`; a vocabulary missing from the deployment is the

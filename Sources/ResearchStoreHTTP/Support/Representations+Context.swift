@@ -16,7 +16,10 @@ extension ContextWindow {
             if index > 0 { output.append(UInt8(ascii: ",")) }
             message.writeJSON(to: &output)
         }
-        output.append(contentsOf: #"],"token_count":\#(tokenCount),"truncated":\#(truncated),"omitted_messages":\#(omittedMessages),"research":"#.utf8)
+        output.append(contentsOf: #"],"token_count":\#(tokenCount),"encoding":"#.utf8)
+        if let encoding { JSONValue.writeString(encoding.rawValue, to: &output) } else { output.append(contentsOf: "null".utf8) }
+        output.append(contentsOf: #","first_seq":\#(firstSeq.map(String.init) ?? "null")"#.utf8)
+        output.append(contentsOf: #","truncated":\#(truncated),"omitted_messages":\#(omittedMessages),"research":"#.utf8)
         researchJSON.write(to: &output)
         output.append(UInt8(ascii: "}"))
         return output
@@ -27,6 +30,8 @@ extension ContextWindow {
             ("session", session.json),
             ("messages", .array(messages.map(\.json))),
             ("token_count", .integer(tokenCount)),
+            ("encoding", encoding.map { .string($0.rawValue) } ?? .null),
+            ("first_seq", firstSeq.map { .integer($0) } ?? .null),
             ("truncated", .bool(truncated)),
             ("omitted_messages", .integer(omittedMessages)),
             ("research", researchJSON),

@@ -13,6 +13,7 @@ extension Message {
             ("content", .string(content)),
             ("token_count", .integer(tokenCount)),
             ("token_count_estimated", .bool(tokenCountEstimated)),
+            ("tokens", tokens.map { .object([("o200k_base", .integer($0.o200kBase)), ("cl100k_base", .integer($0.cl100kBase))]) } ?? .null),
             ("model", model.map(JSONValue.string) ?? .null),
             ("metadata", metadata),
             ("created_at", .timestamp(createdAt)),
@@ -39,7 +40,17 @@ extension Message {
         JSONValue.writeString(content, to: &output)
         key(#","token_count":"#)
         output.append(contentsOf: String(tokenCount).utf8)
-        key(tokenCountEstimated ? #","token_count_estimated":true,"model":"# : #","token_count_estimated":false,"model":"#)
+        key(tokenCountEstimated ? #","token_count_estimated":true,"tokens":"# : #","token_count_estimated":false,"tokens":"#)
+        if let tokens {
+            key(#"{"o200k_base":"#)
+            output.append(contentsOf: String(tokens.o200kBase).utf8)
+            key(#","cl100k_base":"#)
+            output.append(contentsOf: String(tokens.cl100kBase).utf8)
+            key("}")
+        } else {
+            key("null")
+        }
+        key(#","model":"#)
         if let model { JSONValue.writeString(model, to: &output) } else { key("null") }
         key(#","metadata":"#)
         metadata.write(to: &output)
