@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import TestSupport
 import Testing
+import Tokenizer
 
 /// `POST /db/tokens/count`. The expected counts are tiktoken 0.14.0's (`encode_ordinary`, and
 /// the chat format of OpenAI's cookbook); the golden tests of TokenizerTests cover the ids.
@@ -59,6 +60,24 @@ struct TokensEndpointTests {
                 try expectProblem(try await client.call(.post, "/db/tokens/count", as: user, json: body), .unprocessableContent, fields: fields)
             }
             try expectProblem(try await client.call(.post, "/db/tokens/count", as: user, json: "[1]"), .badRequest)
+        }
+    }
+
+    @Test("texts and prompts over 64 KiB (counted off the cooperative pool) get the tokenizer's counts")
+    func largeInputs() async throws {
+        var random = SeededRandom(seed: 64)
+        let text = TextMaker.text(&random, pieces: 12_000...12_000)
+        #expect(text.utf8.count > 64 * 1024)
+        let o200k = try BPETokenizer.shared(.o200kBase)
+        let halves = [String(text.prefix(text.count / 2)), String(text.suffix(text.count - text.count / 2))]
+        try await withAPI { client in
+            let counted = try await client.call(
+                .post, "/db/tokens/count", as: uniqueUser(), json: #"{"encoding": "o200k_base", "text": \#(quoted(text))}"#)
+            #expect(try json(counted)["tokens"] as? Int == o200k.count(text))
+            let messages = halves.map { #"{"role": "user", "content": \#(quoted($0))}"# }.joined(separator: ",")
+            let prompt = try await client.call(
+                .post, "/db/tokens/count", as: uniqueUser(), json: #"{"encoding": "o200k_base", "messages": [\#(messages)]}"#)
+            #expect(try json(prompt)["tokens"] as? Int == 3 + halves.reduce(0) { $0 + 3 + 1 + o200k.count($1) })
         }
     }
 }

@@ -45,8 +45,15 @@ public struct ContextWindow: Sendable {
     static func select(recent: [Message], pinned: Message?, maxTokens: Int, maxMessages: Int, budget: ContextBudget)
         -> Selection
     {
-        let costs = Dictionary(recent.map { ($0.id, budget.cost(of: $0)) }, uniquingKeysWith: { first, _ in first })
-        func cost(_ message: Message) -> Int { costs[message.id] ?? budget.cost(of: message) }
+        // Costs are worked out as the runs reach them: a message not yet counted is tokenized
+        // here, and the runs stop at the first message that does not fit.
+        var costs: [UUID: Int] = [:]
+        func cost(_ message: Message) -> Int {
+            if let known = costs[message.id] { return known }
+            let cost = budget.cost(of: message)
+            costs[message.id] = cost
+            return cost
+        }
         func longestRun(within tokens: Int, messages limit: Int) -> [Message] {
             var run: [Message] = []
             var spent = 0

@@ -1,4 +1,3 @@
-import NIOPosix
 import Tokenizer
 
 /// A message's exact token counts in both encodings, counted when it is stored (or by
@@ -19,20 +18,14 @@ public struct MessageTokens: Sendable, Equatable {
         }
     }
 
-    /// Above this many UTF-8 bytes in one call, `count` runs on NIO's blocking-work threads: a
-    /// batch of megabytes takes a tenth of a second or more, which would hold up every request
-    /// sharing its cooperative thread. Below it, counting costs less than the hop.
-    static let bytesCountedInline = 64 * 1024
-
-    /// The counts of each of `contents`, in order; the tokenizers are loaded on first use. A
-    /// vocabulary missing from the deployment is the server's fault: `503`, never the client's.
+    /// The counts of each of `contents`, in order (see `CountingThreads` for where); the tokenizers
+    /// are loaded on first use. A vocabulary missing from the deployment is the server's fault:
+    /// `503`, never the client's.
     static func count(_ contents: [String]) async throws -> [MessageTokens] {
         let o200k = try TokenCountService.tokenizer(.o200kBase)
         let cl100k = try TokenCountService.tokenizer(.cl100kBase)
-        let work: @Sendable () -> [MessageTokens] = {
+        return try await CountingThreads.run(bytes: contents.reduce(0) { $0 + $1.utf8.count }) {
             contents.map { MessageTokens(o200kBase: o200k.count($0), cl100kBase: cl100k.count($0)) }
         }
-        guard contents.reduce(0, { $0 + $1.utf8.count }) > bytesCountedInline else { return work() }
-        return try await NIOThreadPool.singleton.runIfActive(work)
     }
 }

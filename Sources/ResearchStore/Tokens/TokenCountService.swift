@@ -31,7 +31,7 @@ public struct TokenCountService: Sendable {
 
     /// `{"encoding", "text"}` or `{"encoding", "messages": [{"role", "content", "name"?}]}`: one of
     /// the two, never both.
-    public func count(body: JSONValue) throws -> Count {
+    public func count(body: JSONValue) async throws -> Count {
         var input = InputReader(body)
         let encodingName = input.choice("encoding", of: TokenEncoding.allCases.map(\.rawValue))
         let hasText = body["text"] != nil
@@ -47,8 +47,12 @@ public struct TokenCountService: Sendable {
         try input.finish()
         let encoding = TokenEncoding(rawValue: encodingName!)!
         let tokenizer = try Self.tokenizer(encoding)
-        if let text { return Count(encoding: encoding, tokens: tokenizer.count(text)) }
-        return Count(encoding: encoding, tokens: Self.chatTokens(messages!, tokenizer: tokenizer))
+        if let text {
+            return Count(encoding: encoding, tokens: try await CountingThreads.run(bytes: text.utf8.count) { tokenizer.count(text) })
+        }
+        let bytes = messages!.reduce(0) { $0 + $1.content.utf8.count }
+        return Count(
+            encoding: encoding, tokens: try await CountingThreads.run(bytes: bytes) { Self.chatTokens(messages!, tokenizer: tokenizer) })
     }
 
     /// The prompt size of `messages` in the chat format: 3 tokens per message, 1 more per name,

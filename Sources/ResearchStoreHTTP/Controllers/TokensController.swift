@@ -11,7 +11,7 @@ struct TokensController {
 
     @Sendable func count(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
         _ = try context.requireCaller()
-        let count = try tokens.count(body: try await JSONRequest.object(request))
+        let count = try await tokens.count(body: try await JSONRequest.object(request))
         return JSONResponse(body: .object([("encoding", .string(count.encoding.rawValue)), ("tokens", .number(String(count.tokens)))]))
     }
 }
