@@ -106,6 +106,54 @@ struct TokenBackfillTests {
         }
     }
 
+    @Test("runs beside stores and session deletes: nothing fails, nothing is lost, every message left ends up counted")
+    func besideTheServer() async throws {
+        try await withScratchDatabase { url in
+            try await withAPI(databaseURL: url, tokenCounting: .estimate) { client in
+                let user = uniqueUser()
+                var doomed: [String] = []
+                for index in 0..<6 {
+                    let session = try await createSession(client, user: user)
+                    let items = (0..<100).map { #"{"role": "user", "content": "message \#(index)-\#($0) 東京 👩‍👩‍👧‍👦"}"# }
+                    let stored = try await client.call(
+                        .post, "/db/messages/batch", as: user,
+                        json: #"{"session_id": "\#(session)", "messages": [\#(items.joined(separator: ","))]}"#)
+                    #expect(stored.status == .created)
+                    doomed.append(session)
+                }
+                let live = try await createSession(client, user: user)
+                try await withPool(url) { pool in
+                    // Small batches, so that the run overlaps the stores and deletes below.
+                    async let first = TokenBackfill(pool: pool, batchSize: 20).run()
+                    for index in 0..<60 {
+                        let response = try await client.call(
+                            .post, "/db/messages/store", as: user,
+                            json: #"{"session_id": "\#(live)", "role": "assistant", "content": "live \#(index)"}"#)
+                        #expect(response.status == .created)
+                        if index % 10 == 0, let session = doomed.popLast() {
+                            #expect(try await client.call(.delete, "/db/sessions/\(session)", as: user).status == .noContent)
+                        }
+                    }
+                    let summary = try await first
+                    #expect(summary.counted > 0 && !summary.stopped, "\(summary)")
+                    // What was stored after the first run passed by is counted by the next.
+                    _ = try await TokenBackfill(pool: pool).run()
+                    let rows = try await pool.query(
+                        """
+                        SELECT count(*) FILTER (WHERE tokens_o200k IS NULL OR tokens_cl100k IS NULL), count(*),
+                               count(*) FILTER (WHERE session_id = \(UUID(uuidString: live)!)),
+                               max(seq) FILTER (WHERE session_id = \(UUID(uuidString: live)!))
+                        FROM messages
+                        """)
+                    let (uncounted, total, liveCount, liveMax) = try rows[0].decode((Int, Int, Int, Int).self)
+                    #expect(uncounted == 0)
+                    #expect(liveCount == 60 && liveMax == 60)
+                    #expect(total == 60 + 100 * doomed.count, "deleted sessions' messages are gone, the others stay")
+                }
+            }
+        }
+    }
+
     @Test("the command counts what is left, prints a summary, and draws a progress bar only on a terminal")
     func command() async throws {
         try await withScratchDatabase { url in
