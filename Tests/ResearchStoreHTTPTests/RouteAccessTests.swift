@@ -51,6 +51,8 @@ struct RouteAccessTests {
         "GET /db/sessions/{id}": .init(path: { "/db/sessions/\($0.session)" }, owner: 200, other: 404, admin: 200),
         "PATCH /db/sessions/{id}": .init(path: { "/db/sessions/\($0.session)" }, body: { _ in #"{"title": "renamed"}"# }, owner: 200, other: 404, admin: 200),
         "DELETE /db/sessions/{id}": .init(path: { "/db/sessions/\($0.session)" }, owner: 204, other: 404, admin: 204),
+        "POST /db/sessions/{id}/fork": .init(
+            path: { "/db/sessions/\($0.session)/fork" }, body: { _ in #"{"title": "forked"}"# }, owner: 201, other: 404, admin: 201),
         "GET /db/sessions/{id}/messages": .init(path: { "/db/sessions/\($0.session)/messages" }, owner: 200, other: 404, admin: 200),
         "POST /db/messages/store": .init(
             path: { _ in "/db/messages/store" }, body: { #"{"session_id": "\#($0.session)", "role": "user", "content": "more"}"# }, owner: 201, other: 404,

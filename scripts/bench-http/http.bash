@@ -505,6 +505,7 @@ http_benchmark() {
     http_before_measure="" http_after_measure=""
     http_wrk analytics-1 1 analytics.lua "$work/analytics-body.json"
     rss_all=$(http_rss VmHWM)
+    http_fork_timing
 
     http_stop_server
     http_pgbench prepared
@@ -519,6 +520,31 @@ http_benchmark() {
     fi
     http_report
     if $http_baseline; then http_baseline_report; fi
+}
+
+# POST /db/sessions/{id}/fork of a session of $fork_messages messages (one statement copies them),
+# five times, each timed by curl from send to last byte. Sets fork_times (ms, sorted).
+fork_messages=10000
+fork_session=00000000-0000-7000-8002-000000000001
+fork_times=""
+http_fork_timing() {
+    sql -v id="$fork_session" -v n="$fork_messages" -v content="${store_content:0:160}" >/dev/null <<'SQL'
+INSERT INTO sessions (id, user_id, title, message_count, total_tokens, last_message_at)
+VALUES (:'id', 'bench', 'bench fork source', :n, :n * 40, date_trunc('milliseconds', now()));
+INSERT INTO messages (id, session_id, seq, role, content, token_count, created_at, tokens_o200k, tokens_cl100k)
+SELECT gen_random_uuid(), :'id', seq, CASE WHEN seq % 2 = 1 THEN 'user' ELSE 'assistant' END, :'content', 40,
+       date_trunc('milliseconds', now()), 33, 33
+FROM generate_series(1, :n) AS seq;
+VACUUM ANALYZE sessions, messages;
+SQL
+    local attempt times=()
+    for attempt in 1 2 3 4 5; do
+        times+=("$(curl -fsS -o /dev/null -w '%{time_total}' -X POST -H 'Content-Type: application/json' \
+            -H 'X-User-ID: bench' -d '{}' "http://127.0.0.1:$server_port/db/sessions/$fork_session/fork")") ||
+            fail "fork of the $fork_messages-message session failed"
+    done
+    fork_times=$(printf '%s\n' "${times[@]}" | sort -g | awk '{ printf "%s%.0f", (NR > 1 ? " " : ""), $1 * 1000 }')
+    log "  fork of $fork_messages messages, 5 times: $fork_times ms"
 }
 
 # --baseline: the same wrk runs (without the one-connection runs and create-users) against research-store-baseline,
@@ -657,6 +683,7 @@ http_report() {
     echo "store run $stored for $(awk -v r="$(h store 5)" -v b="$(h store 3)" 'BEGIN { print r - b }') 2xx answers;" \
         "analytics rows $events for $(awk -v r="$(h analytics 5)" -v b="$(h analytics 3)" 'BEGIN { print r - b }') 2xx answers x $analytics_batch;" \
         "socket errors: $(for n in livez store store-1 context context-1 create create-users create-1 analytics analytics-1; do printf '%s %s ' "$n" "$(h "$n" 4)"; done)"
+    echo "POST /db/sessions/{id}/fork of a $fork_messages-message session, 5 times (ms, curl, sorted): ${fork_times:-n/a}"
     echo "server memory: RSS idle after start-up ${rss_idle:-n/a} MiB; peak RSS through the store run ${rss_store:-n/a} MiB," \
         "through every run ${rss_all:-n/a} MiB"
     echo

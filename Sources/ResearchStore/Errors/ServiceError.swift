@@ -37,17 +37,20 @@ public struct ServiceError: Error, Sendable, Equatable {
     public var fieldErrors: [FieldError]
     /// For a refused research transition: the status the request is in.
     public var currentStatus: String?
+    /// For a refused optimistic append: the session's last seq (0 when it is empty).
+    public var currentSeq: Int?
     /// Seconds a client should wait before retrying (409 in flight, 503).
     public var retryAfterSeconds: Int?
 
     public init(
         _ kind: Kind, _ detail: String, fieldErrors: [FieldError] = [], currentStatus: String? = nil,
-        retryAfterSeconds: Int? = nil
+        currentSeq: Int? = nil, retryAfterSeconds: Int? = nil
     ) {
         self.kind = kind
         self.detail = detail
         self.fieldErrors = fieldErrors
         self.currentStatus = currentStatus
+        self.currentSeq = currentSeq
         self.retryAfterSeconds = retryAfterSeconds
     }
 

@@ -116,10 +116,31 @@ extension MessageTokens {
     }
 }
 
-/// One `POST /db/messages/store`: a message for a session, on behalf of a caller.
+/// One `POST /db/messages/store`: a message for a session, on behalf of a caller; with
+/// `expectedSeq`, only if that is the seq it gets (an optimistic append).
 struct MessageAppend: Sendable, Identifiable {
     var id: UUID { message.id }
     var sessionID: UUID
     var caller: Caller
     var message: NewMessage
+    var expectedSeq: Int?
+}
+
+extension MessageAppend {
+    /// `appends` split into statements (index lists, in order) so that every optimistic append
+    /// is the first of its session in its statement: its seq is then the session's count + 1,
+    /// known before the statement numbers anything. One statement unless a group holds an
+    /// optimistic append behind another store to the same session; a session's stores keep
+    /// their order across statements.
+    static func statements(_ appends: [MessageAppend]) -> [[Int]] {
+        var statements: [[Int]] = []
+        var lastStatement: [UUID: Int] = [:]
+        for (index, append) in appends.enumerated() {
+            let statement = lastStatement[append.sessionID].map { append.expectedSeq == nil ? $0 : $0 + 1 } ?? 0
+            if statement == statements.count { statements.append([]) }
+            statements[statement].append(index)
+            lastStatement[append.sessionID] = statement
+        }
+        return statements
+    }
 }

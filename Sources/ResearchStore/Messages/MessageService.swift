@@ -31,26 +31,37 @@ public struct MessageService: Sendable {
 
     /// `POST /db/messages/store`: one message → the stored message, committed with whatever
     /// other stores are waiting (see `GroupCommit`). Inside a shared transaction (an
-    /// `Idempotency-Key`) it is written there instead, to commit with the key.
+    /// `Idempotency-Key`) it is written there instead, to commit with the key. With
+    /// `expected_seq`, it is stored only if it gets that seq (else `409` with `current_seq`).
     public func store(caller: Caller, body: JSONValue) async throws -> Message {
         var input = InputReader(body)
         let sessionID = input.uuid("session_id")
+        let expectedSeq = Self.readExpectedSeq(&input)
         let submitted = Self.readMessage(body, path: "", input: &input)
         try input.finish()
         let message = try await counted([submitted!]).first
-        if store.pool.isInSharedTransaction { return try await append([message!], to: sessionID!, caller: caller)[0] }
-        return try await groupCommit.write(MessageAppend(sessionID: sessionID!, caller: caller, message: message!))
+        if store.pool.isInSharedTransaction {
+            return try await append([message!], to: sessionID!, caller: caller, expectedSeq: expectedSeq)[0]
+        }
+        return try await groupCommit.write(
+            MessageAppend(sessionID: sessionID!, caller: caller, message: message!, expectedSeq: expectedSeq))
     }
 
     /// `POST /db/messages/batch`: up to 1000 messages, stored in the given order, all or nothing.
     public func storeBatch(caller: Caller, body: JSONValue) async throws -> [Message] {
         var input = InputReader(body)
         let sessionID = input.uuid("session_id")
+        let expectedSeq = Self.readExpectedSeq(&input)
         let submitted = input.array("messages", count: Self.batchSize) { reader, item, path in
             Self.readMessage(item, path: path, input: &reader)
         }
         try input.finish()
-        return try await append(try await counted(submitted!), to: sessionID!, caller: caller)
+        return try await append(try await counted(submitted!), to: sessionID!, caller: caller, expectedSeq: expectedSeq)
+    }
+
+    /// `expected_seq`: the seq the (first) new message must get; seqs start at 1.
+    private static func readExpectedSeq(_ input: inout InputReader) -> Int? {
+        input.integer("expected_seq", required: false, in: 1...Int64(Int32.max)).map { Int($0) }
     }
 
     /// `messages` ready to store: counted in both encodings unless the mode is `.estimate`.
@@ -85,33 +96,44 @@ public struct MessageService: Sendable {
         return Page(items: messages, limit: limit, signer: cursors) { Cursor(kind: kind, position: Int64($0.seq)) }
     }
 
-    private func append(_ messages: [NewMessage], to sessionID: UUID, caller: Caller) async throws -> [Message] {
+    private func append(_ messages: [NewMessage], to sessionID: UUID, caller: Caller, expectedSeq: Int?) async throws
+        -> [Message]
+    {
         do {
             return try await database(table: "messages") {
-                try await store.append(messages, to: sessionID, caller: caller)
+                try await store.append(messages, to: sessionID, caller: caller, expectedSeq: expectedSeq)
             }
         } catch let refusal as MessageStore.Refusal {
             throw Self.error(refusal)
         }
     }
 
-    /// Writes a group of single stores in one statement (see `writeGroup`); one outcome per
-    /// store, errors mapped for the client.
+    /// Writes a group of single stores in one statement (see `writeGroup`; a second one only
+    /// for an optimistic append behind another store to its session, see
+    /// `MessageAppend.statements`); one outcome per store, errors mapped for the client.
     static func appendEach(_ appends: [MessageAppend], store: MessageStore) async -> [Result<Message, any Error>] {
-        await writeGroup(appends) { appends in
-            try await database(table: "messages") { try await store.appendEach(appends) }.map { outcome in
-                outcome.mapError { error in
-                    if let refusal = error as? MessageStore.Refusal { return Self.error(refusal) }
-                    return ServiceError.mapping(error, table: "messages")
+        var outcomes = [Result<Message, any Error>?](repeating: nil, count: appends.count)
+        for statement in MessageAppend.statements(appends) {
+            let written = await writeGroup(statement.map { appends[$0] }) { appends in
+                try await database(table: "messages") { try await store.appendEach(appends) }.map { outcome in
+                    outcome.mapError { error in
+                        if let refusal = error as? MessageStore.Refusal { return Self.error(refusal) }
+                        return ServiceError.mapping(error, table: "messages")
+                    }
                 }
             }
+            for (index, outcome) in zip(statement, written) { outcomes[index] = outcome }
         }
+        return outcomes.map { $0! }
     }
 
     private static func error(_ refusal: MessageStore.Refusal) -> any Error {
         switch refusal {
         case .notFound: ServiceError.notFound("session")
         case .archived: ServiceError(.conflict, "the session is archived; messages cannot be added to it")
+        case .seqMismatch(let current):
+            ServiceError(
+                .conflict, "expected_seq is not the session's next seq (\(current + 1)); nothing was stored", currentSeq: current)
         }
     }
 

@@ -7,12 +7,19 @@ struct MessageStore: Sendable {
     let pool: PostgresPool
 
     /// Why nothing was stored.
-    enum Refusal: Error { case notFound, archived }
+    enum Refusal: Error {
+        case notFound, archived
+        /// An optimistic append found the session at another seq: its last one, `current`.
+        case seqMismatch(current: Int)
+    }
 
     /// Appends `messages` to the session in one statement: the session's row is locked by the
     /// `UPDATE` that advances its counters, and the new `seq` values follow the old count, so
-    /// concurrent writers (in any number of processes) never share or skip a number. All or nothing.
-    func append(_ messages: [NewMessage], to sessionID: UUID, caller: Caller) async throws -> [Message] {
+    /// concurrent writers (in any number of processes) never share or skip a number. All or nothing;
+    /// with `expectedSeq`, nothing unless the first message gets that seq.
+    func append(_ messages: [NewMessage], to sessionID: UUID, caller: Caller, expectedSeq: Int? = nil) async throws
+        -> [Message]
+    {
         let count = messages.count
         let tokens = messages.reduce(Int64(0)) { $0 + Int64($1.tokenCount) }
         let stored = try await pool.query(
@@ -25,6 +32,7 @@ struct MessageStore: Sendable {
                     last_message_at = greatest(date_trunc('milliseconds', now()), created_at)
                 WHERE id = \(sessionID) AND status = 'active'
                   AND (\(caller.isAdmin) OR user_id = \(caller.userID))
+                  AND (\(expectedSeq ?? 0) = 0 OR message_count + 1 = \(expectedSeq ?? 0))
                 RETURNING id, message_count - \(count) AS base, last_message_at
             )
             INSERT INTO messages AS m
@@ -42,7 +50,9 @@ struct MessageStore: Sendable {
                                          tokens_cl100k, position)
             RETURNING \(unescaped: Message.columnsButContent)
             """)
-        guard stored.count == count else { throw try await refusal(sessionID: sessionID, caller: caller) }
+        guard stored.count == count else {
+            throw try await refusal(sessionID: sessionID, caller: caller, expectedSeq: expectedSeq)
+        }
         let contents = Dictionary(uniqueKeysWithValues: messages.map { ($0.id, $0.content) })
         return try stored.map { row in
             try Message(row: row, content: contents[try row.decode(0, as: UUID.self)] ?? "")
@@ -70,12 +80,12 @@ struct MessageStore: Sendable {
                     \(appends.map(\.caller.isAdmin)), \(messages.map(\.role)), \(messages.map(\.content)),
                     \(messages.map { Int64($0.tokenCount) }), \(messages.map(\.tokenCountEstimated)),
                     \(messages.map { $0.model ?? "" }), \(messages.map { PostgresRawJSON($0.metadata.serialized) }),
-                    \(messages.map(\.o200kOrNone)), \(messages.map(\.cl100kOrNone)))
+                    \(messages.map(\.o200kOrNone)), \(messages.map(\.cl100kOrNone)), \(appends.map { $0.expectedSeq ?? 0 }))
                 WITH ORDINALITY AS given (id, session_id, caller_id, caller_is_admin, role, content, token_count, estimated,
-                                          model, metadata, tokens_o200k, tokens_cl100k, position)
+                                          model, metadata, tokens_o200k, tokens_cl100k, expected_seq, position)
             ),
             locked AS (
-                SELECT id, user_id, status FROM sessions
+                SELECT id, user_id, status, message_count FROM sessions
                 WHERE id = ANY(\(appends.map(\.sessionID)))
                 ORDER BY id
                 FOR NO KEY UPDATE
@@ -84,6 +94,8 @@ struct MessageStore: Sendable {
                 SELECT item.*, row_number() OVER (PARTITION BY item.session_id ORDER BY item.position) AS rank
                 FROM item JOIN locked ON locked.id = item.session_id
                 WHERE locked.status = 'active' AND (item.caller_is_admin OR locked.user_id = item.caller_id)
+                  -- An optimistic append is the first of its session here (MessageAppend.statements).
+                  AND (item.expected_seq = 0 OR item.expected_seq = locked.message_count + 1)
             ),
             target AS (
                 UPDATE sessions SET
@@ -123,27 +135,42 @@ struct MessageStore: Sendable {
         }
     }
 
-    /// Tells unknown (or invisible) sessions from archived ones, after refused `appendEach` items.
+    /// Tells why `appendEach` items were refused: an unknown (or invisible) session, an archived
+    /// one, or (an active one) another seq than expected.
     private func refusals(_ appends: [MessageAppend]) async throws -> [any Error] {
         let rows = try await pool.query(
             """
-            SELECT item.position FROM unnest(
+            SELECT item.position, sessions.status, sessions.message_count FROM unnest(
                 \(appends.map(\.sessionID)), \(appends.map(\.caller.userID)), \(appends.map(\.caller.isAdmin)))
                 WITH ORDINALITY AS item (session_id, caller_id, caller_is_admin, position)
             JOIN sessions ON sessions.id = item.session_id AND (item.caller_is_admin OR sessions.user_id = item.caller_id)
             """)
-        let visible = Set(try rows.map { try $0.decode(0, as: Int.self) })
-        return appends.indices.map { visible.contains($0 + 1) ? Refusal.archived : Refusal.notFound }
+        var found: [Int: Refusal] = [:]
+        for row in rows {
+            let (position, status, count) = try row.decode((Int, String, Int).self)
+            found[position] = Self.refusal(status: status, count: count, expectedSeq: appends[position - 1].expectedSeq)
+        }
+        return appends.indices.map { found[$0 + 1] ?? .notFound }
     }
 
-    /// Tells an unknown (or invisible) session from an archived one, after a refused append.
-    private func refusal(sessionID: UUID, caller: Caller) async throws -> Refusal {
+    /// Tells why an append was refused: an unknown (or invisible) session, an archived one, or
+    /// (an active one) another seq than expected.
+    private func refusal(sessionID: UUID, caller: Caller, expectedSeq: Int?) async throws -> Refusal {
         let rows = try await pool.query(
             """
-            SELECT status FROM sessions
+            SELECT status, message_count FROM sessions
             WHERE id = \(sessionID) AND (\(caller.isAdmin) OR user_id = \(caller.userID))
             """)
-        return rows.isEmpty ? .notFound : .archived
+        guard let row = rows.first else { return .notFound }
+        let (status, count) = try row.decode((String, Int).self)
+        return Self.refusal(status: status, count: count, expectedSeq: expectedSeq)
+    }
+
+    /// An active session refused only an optimistic append; without one it was not there yet
+    /// for the statement (created by a transaction that committed after it began).
+    private static func refusal(status: String, count: Int, expectedSeq: Int?) -> Refusal {
+        guard status == "active" else { return .archived }
+        return expectedSeq == nil ? .notFound : .seqMismatch(current: count)
     }
 
     func find(id: UUID, caller: Caller) async throws -> Message? {

@@ -69,6 +69,27 @@ public struct SessionService: Sendable {
         }
     }
 
+    /// `POST /db/sessions/{id}/fork`: `{"up_to_seq"?, "title"?}` → a new session of the same owner
+    /// with copies of messages 1…`up_to_seq` (default: all), same seqs, new ids, and
+    /// `metadata.forked_from = {"session_id", "seq"}`. Research requests stay with the source.
+    public func fork(caller: Caller, id: String, body: JSONValue) async throws -> Session {
+        var input = InputReader(body)
+        let upToSeq = input.integer("up_to_seq", required: false, in: 0...Int64(Int32.max)).map { Int($0) }
+        let title = input.string("title", required: false, length: Self.titleLength)
+        try input.finish()
+        do {
+            return try await lookUp("session", id: id, table: "sessions") { source in
+                try await audit.reading(caller, .session(source)) {
+                    try await store.fork(
+                        source, caller: caller, upToSeq: upToSeq, title: title, newID: UUIDv7.make(),
+                        ids: { count in (0..<count).map { _ in UUIDv7.make() } })
+                }
+            }
+        } catch SessionStore.ForkRefusal.beyondLastSeq(let last) {
+            throw ServiceError.invalid(field: "up_to_seq", "must be at most the session's last seq (\(last))")
+        }
+    }
+
     /// `DELETE /db/sessions/{id}`: the session with its messages, research requests and events.
     public func delete(caller: Caller, id: String) async throws {
         _ = try await lookUp("session", id: id, table: "sessions") { try await store.delete(id: $0, caller: caller) ? true : nil }

@@ -12,6 +12,18 @@ struct SessionsController {
         router.get("/db/sessions/:id", use: get)
         router.patch("/db/sessions/:id", use: update)
         router.delete("/db/sessions/:id", use: delete)
+        router.post("/db/sessions/:id/fork", use: fork)
+    }
+
+    @Sendable func fork(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let id = context.parameters.get("id") ?? ""
+        // An Idempotency-Key is scoped to the source session: the same key and body forking
+        // another session is another request.
+        return try await idempotent.run(request, context: context, route: "/db/sessions/\(id)/fork") { caller, body in
+            let session = try await sessions.fork(caller: caller, id: id, body: body)
+            return JSONResponse(
+                status: .created, headers: [.location: "/db/sessions/\(session.id.lowercased)"], body: session.json)
+        }
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {

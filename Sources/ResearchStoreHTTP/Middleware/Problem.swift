@@ -11,6 +11,7 @@ struct Problem {
     var detail: String
     var fieldErrors: [FieldError] = []
     var currentStatus: String?
+    var currentSeq: Int?
     var retryAfterSeconds: Int?
     /// `WWW-Authenticate` of a `401` for a missing or bad token.
     var challenge: String?
@@ -28,6 +29,7 @@ struct Problem {
             self.init(status: Self.status(of: error.kind), detail: error.detail)
             fieldErrors = error.fieldErrors
             currentStatus = error.currentStatus
+            currentSeq = error.currentSeq
             retryAfterSeconds = error.retryAfterSeconds ?? (error.kind == .unavailable ? 1 : nil)
         case let error as AuthenticationFailure:
             self.init(status: .unauthorized, detail: error.reason)
@@ -81,6 +83,7 @@ struct Problem {
                 ("errors", .array(fieldErrors.map { .object([("field", .string($0.field)), ("message", .string($0.message))]) })))
         }
         if let currentStatus { members.append(("current_status", .string(currentStatus))) }
+        if let currentSeq { members.append(("current_seq", .number(String(currentSeq)))) }
         var headers = headers
         headers[.contentType] = "application/problem+json"
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
