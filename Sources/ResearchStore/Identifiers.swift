@@ -37,11 +37,17 @@ public enum UUIDv7 {
 public struct Caller: Sendable, Equatable {
     public var userID: String
     public var isAdmin: Bool
+    /// The role `worker`: claims and runs research requests, and sees every one of them.
+    public var isWorker: Bool
 
-    public init(userID: String, isAdmin: Bool = false) {
+    public init(userID: String, isAdmin: Bool = false, isWorker: Bool = false) {
         self.userID = userID
         self.isAdmin = isAdmin
+        self.isWorker = isWorker
     }
+
+    /// Admins and workers see every research request; others only those of their sessions.
+    var seesAllResearch: Bool { isAdmin || isWorker }
 
     /// 1–128 characters of `[A-Za-z0-9._@:-]`.
     public static func isValidUserID(_ id: String) -> Bool {

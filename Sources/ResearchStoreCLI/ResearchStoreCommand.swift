@@ -73,7 +73,7 @@ extension ResearchStoreCommand {
             let app = buildApplication(
                 settings: http, pool: pool, version: ResearchStoreCommand.version, logger: logger, metrics: metrics,
                 sweepInterval: settings.expirySweepInterval, shutdown: shutdown, cursors: settings.makeCursorSigner(),
-                exportLimits: settings.exportLimits, tokenCounting: settings.tokenCounting)
+                exportLimits: settings.exportLimits, tokenCounting: settings.tokenCounting, researchLeases: settings.researchLeases)
             // On SIGTERM: readiness turns false at once, then after the drain delay the server stops
             // accepting, lets requests in flight finish, and closes the pool. Past the deadline,
             // what is left is cancelled.
@@ -165,6 +165,9 @@ extension ResearchStoreCommand {
                     + "SHUTDOWN_TIMEOUT_S=\(settings.shutdownTimeout.components.seconds)")
             print("EXPIRY_SWEEP_INTERVAL_S=\(settings.expirySweepInterval.components.seconds)")
             print("TOKEN_ENCODING=\(settings.tokenCounting.setting)")
+            print(
+                "RESEARCH_MAX_ATTEMPTS=\(settings.researchLeases.maxAttempts) "
+                    + "RESEARCH_LEASE_SWEEP_INTERVAL_S=\(settings.researchLeases.sweepInterval.components.seconds)")
             print("TOKENIZER_VOCABULARY_DIR=\(settings.tokenizerVocabularyDirectory ?? "(not set: next to the executable, then the source tree)")")
             print("CURSOR_SECRET=\(settings.cursorSecret == nil ? "(not set: a key of this process only)" : "****")")
             print(

@@ -45,6 +45,8 @@ struct Settings {
     /// What a message's `token_count` falls back to (`TOKEN_ENCODING`): an exact count (both
     /// encodings are counted) or v1's estimate (nothing is counted).
     var tokenCounting = TokenCountingMode.default
+    /// When research workers' leases end (`RESEARCH_MAX_ATTEMPTS`, `RESEARCH_LEASE_SWEEP_INTERVAL_S`).
+    var researchLeases = ResearchLeaseSettings()
 
     /// Every problem found, one line each, so an operator fixes them all in one go.
     struct Invalid: Error, CustomStringConvertible {
@@ -112,6 +114,8 @@ struct Settings {
         settings.tokenizerVocabularyDirectory = reader.optional("TOKENIZER_VOCABULARY_DIR")
         let encoding = reader.choice("TOKEN_ENCODING", of: ["o200k_base", "cl100k_base", "estimate"], default: "o200k_base")
         settings.tokenCounting = TokenCountingMode(setting: encoding) ?? .default
+        settings.researchLeases.maxAttempts = reader.integer("RESEARCH_MAX_ATTEMPTS", default: 3, in: 1...100)
+        settings.researchLeases.sweepInterval = .seconds(reader.integer("RESEARCH_LEASE_SWEEP_INTERVAL_S", default: 5, in: 1...3600))
         settings.exportLimits.maximumConcurrent = reader.integer("EXPORT_MAX_CONCURRENT", default: 2, in: 1...100)
         settings.exportLimits.writeTimeout = .seconds(reader.integer("EXPORT_WRITE_TIMEOUT_S", default: 30, in: 1...3600))
         if let secret = settings.cursorSecret, secret.utf8.count < CursorSigner.minimumSecretBytes {

@@ -48,11 +48,12 @@ public func buildRouter(
 
 /// Builds the whole application: router, request pool, the exports' own pool, the health probe's
 /// connection, expiry sweeper (every `sweepInterval`) and shutdown signal; stored messages are
-/// counted as `tokenCounting` says. Tests reuse it.
+/// counted as `tokenCounting` says, and research leases end as `researchLeases` says. Tests reuse it.
 public func buildApplication(
     settings: HTTPSettings, pool: PostgresPool, version: String, logger: Logger, metrics: AppMetrics = AppMetrics(),
     sweepInterval: Duration = .seconds(60), shutdown: ShutdownState = ShutdownState(), cursors: CursorSigner = .random(),
-    exportLimits: ExportLimits = ExportLimits(), tokenCounting: TokenCountingMode = .default
+    exportLimits: ExportLimits = ExportLimits(), tokenCounting: TokenCountingMode = .default,
+    researchLeases: ResearchLeaseSettings = ResearchLeaseSettings()
 ) -> some ApplicationProtocol {
     let probe = DatabaseProbe(configuration: pool.connectionConfiguration, logger: logger)
     let health = HealthService(pool: pool, probe: probe, shutdown: shutdown, version: version)
@@ -73,6 +74,9 @@ public func buildApplication(
                     maxHeaderFieldSize: settings.maximumHeaderBytes, maxHeaderListSize: settings.maximumHeaderBytes,
                     maxHeaderFieldCount: 200))),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "research-store"),
-        services: [pool, exportPool, probe, ExpirySweeper(pool: pool, interval: sweepInterval, logger: logger)],
+        services: [
+            pool, exportPool, probe, ExpirySweeper(pool: pool, interval: sweepInterval, logger: logger),
+            ResearchLeaseSweeper(pool: pool, settings: researchLeases, logger: logger),
+        ],
         logger: logger)
 }

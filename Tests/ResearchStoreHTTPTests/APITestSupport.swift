@@ -17,7 +17,8 @@ import Testing
 func withAPI(
     metrics: AppMetrics = AppMetrics(), settings: HTTPSettings = HTTPSettings(port: 0), databaseURL: String? = nil,
     cursors: CursorSigner = .random(), exportLimits: ExportLimits = ExportLimits(),
-    tokenCounting: TokenCountingMode = .default, pool adjust: (inout PostgresPoolConfiguration) -> Void = { _ in },
+    tokenCounting: TokenCountingMode = .default, researchLeases: ResearchLeaseSettings = ResearchLeaseSettings(),
+    pool adjust: (inout PostgresPoolConfiguration) -> Void = { _ in },
     _ body: @Sendable (any TestClientProtocol) async throws -> Void
 ) async throws {
     var configuration = PostgresPoolConfiguration()
@@ -34,7 +35,7 @@ func withAPI(
         recordWait: { metrics.recordPoolWait($0) })
     let app = buildApplication(
         settings: settings, pool: pool, version: "test", logger: TestDatabase.logger, metrics: metrics, cursors: cursors,
-        exportLimits: exportLimits, tokenCounting: tokenCounting)
+        exportLimits: exportLimits, tokenCounting: tokenCounting, researchLeases: researchLeases)
     try await app.test(.live, body)
 }
 

@@ -38,6 +38,11 @@ struct AuthEndpointTests {
             #expect(try json(created)["user_id"] as? String == user)
             try expectProblem(try await client.call(.get, "/db/admin/audit", token: token), .forbidden)
             #expect(try await client.call(.get, "/db/admin/audit", token: try await minter.token(for: "ops", admin: true)).status == .ok)
+            // roles: [worker] may claim research requests (of a type nobody uses: none pending).
+            let claim = #"{"workflow_types": ["jwt-test.none"]}"#
+            try expectProblem(try await client.call(.post, "/db/research/claim", token: token, json: claim), .forbidden)
+            let worker = try await minter.token(TestClaims(sub: "runner", roles: ["worker"]))
+            #expect(try await client.call(.post, "/db/research/claim", token: worker, json: claim).status == .noContent)
             let spoofed = try await client.call(.get, "/db/sessions", as: user)
             try expectUnauthorized(spoofed, invalidToken: false)
             // Public routes need no token.

@@ -67,6 +67,12 @@ struct RouteAccessTests {
             other: 404, admin: 201),
         "GET /db/research": .init(path: { _ in "/db/research" }, owner: 200, other: 200, admin: 200),
         "GET /db/research/{id}": .init(path: { "/db/research/\($0.research)" }, owner: 200, other: 404, admin: 200),
+        // A workflow type nobody uses: the admin's claim must not take another test's request.
+        "POST /db/research/claim": .init(
+            path: { _ in "/db/research/claim" }, body: { _ in #"{"workflow_types": ["route-access.none"]}"# }, owner: 403, other: 403,
+            admin: 204),
+        "POST /db/research/{id}/heartbeat": .init(
+            path: { "/db/research/\($0.research)/heartbeat" }, body: { _ in "{}" }, owner: 403, other: 403, admin: 409),
         "PATCH /db/research/{id}": .init(path: { "/db/research/\($0.research)" }, body: { _ in #"{"status": "running"}"# }, owner: 200, other: 404, admin: 200),
         "POST /db/analytics/log": .init(
             path: { _ in "/db/analytics/log" }, body: { #"{"event_type": "view", "session_id": "\#($0.session)"}"# }, owner: 202, other: 404, admin: 202),

@@ -7,6 +7,8 @@ public struct ResearchRequest: Sendable, Equatable {
     public struct StatusChange: Sendable, Equatable {
         public var status: String
         public var at: Date
+        /// Why the store itself made the change (`lease_expired`); nil for a caller's own.
+        public var reason: String?
     }
 
     public var id: UUID
@@ -22,6 +24,12 @@ public struct ResearchRequest: Sendable, Equatable {
     public var startedAt: Date?
     public var finishedAt: Date?
     public var durationMilliseconds: Int64?
+    /// How many times a worker claimed it.
+    public var attempt: Int
+    /// The worker that claimed it last; nil when never claimed.
+    public var workerID: String?
+    /// Until when its worker holds it; nil when no lease runs.
+    public var leaseExpiresAt: Date?
     public var history: [StatusChange]
 
     public static let statuses = ["pending", "running", "completed", "failed", "cancelled"]
@@ -39,7 +47,7 @@ public struct ResearchRequest: Sendable, Equatable {
 
     static let columns: StaticString = """
         r.id, r.session_id, r.question, r.workflow_type, r.parameters, r.status, r.result, r.error, r.sources,
-        r.created_at, r.started_at, r.finished_at, r.duration_ms
+        r.created_at, r.started_at, r.finished_at, r.duration_ms, r.attempt, r.worker_id, r.lease_expires_at
         """
 
     init(row: PostgresRow, history: [StatusChange]) throws {
@@ -58,6 +66,7 @@ public struct ResearchRequest: Sendable, Equatable {
         startedAt = try row.decode(10, as: Date?.self)
         finishedAt = try row.decode(11, as: Date?.self)
         durationMilliseconds = try row.decode(12, as: Int64?.self)
+        (attempt, workerID, leaseExpiresAt) = try row.decode((Int, String?, Date?).self, from: 13)
         self.history = history
     }
 }

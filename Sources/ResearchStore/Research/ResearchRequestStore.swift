@@ -28,7 +28,7 @@ struct ResearchRequestStore: Sendable {
             SELECT * FROM created
             """)
         return try rows.first.map { row in
-            try ResearchRequest(row: row, history: [.init(status: "pending", at: try row.decode(9, as: Date.self))])
+            try ResearchRequest(row: row, history: [.init(status: "pending", at: try row.decode(9, as: Date.self), reason: nil)])
         }
     }
 
@@ -37,7 +37,7 @@ struct ResearchRequestStore: Sendable {
             let rows = try await connection.query(
                 """
                 SELECT \(unescaped: ResearchRequest.columns) FROM research_requests r
-                WHERE r.id = \(id) AND (\(caller.isAdmin) OR r.user_id = \(caller.userID))
+                WHERE r.id = \(id) AND (\(caller.seesAllResearch) OR r.user_id = \(caller.userID))
                 """)
             guard let row = rows.first else { return nil }
             let history = try await Self.histories(of: [id], on: connection)
@@ -48,12 +48,17 @@ struct ResearchRequestStore: Sendable {
     enum TransitionOutcome {
         case notFound
         case refused(currentStatus: String)
+        /// A worker holds it (or held it, and its lease ran out): only it, while the lease
+        /// lives, or an admin may complete or fail it.
+        case leaseHeldByAnother
         case changed(ResearchRequest)
     }
 
     /// Moves the request to `status` only if it is in one of the allowed source statuses, and
     /// records the transition, in one statement. The row lock (`FOR UPDATE`) makes racing
-    /// transitions queue up: the second sees the first's outcome and is refused.
+    /// transitions queue up: the second sees the first's outcome and is refused. A claimed
+    /// request is completed or failed only by its lease holder while the lease lives (or an
+    /// admin); a terminal status ends the lease.
     func transition(
         id: UUID, caller: Caller, to status: String, result: JSONValue?, error: String?, sources: [String]?
     ) async throws -> TransitionOutcome {
@@ -61,9 +66,13 @@ struct ResearchRequestStore: Sendable {
             let rows = try await connection.query(
                 """
                 WITH current AS (
-                    SELECT id, status FROM research_requests
-                    WHERE id = \(id) AND (\(caller.isAdmin) OR user_id = \(caller.userID))
+                    SELECT id, status, worker_id, lease_expires_at FROM research_requests
+                    WHERE id = \(id) AND (\(caller.seesAllResearch) OR user_id = \(caller.userID))
                     FOR UPDATE
+                ), allowed AS (
+                    SELECT id, status, lease_expires_at IS NULL OR \(status) NOT IN ('completed', 'failed') OR \(caller.isAdmin)
+                           OR (worker_id = \(caller.userID) AND lease_expires_at > now()) AS by_lease
+                    FROM current
                 ), changed AS (
                     UPDATE research_requests AS r SET
                         status = \(status),
@@ -74,18 +83,25 @@ struct ResearchRequestStore: Sendable {
                                       END,
                         result = coalesce(\(result.map { PostgresRawJSON($0.serialized) }), r.result),
                         error = coalesce(\(error), r.error),
-                        sources = coalesce(\(sources), r.sources)
-                    FROM current
-                    WHERE r.id = current.id AND current.status = ANY(\(ResearchRequest.sources(of: status)))
+                        sources = coalesce(\(sources), r.sources),
+                        lease_expires_at = CASE WHEN \(status) IN ('completed', 'failed', 'cancelled') THEN NULL
+                                                ELSE r.lease_expires_at END
+                    FROM allowed
+                    WHERE r.id = allowed.id AND allowed.status = ANY(\(ResearchRequest.sources(of: status))) AND allowed.by_lease
                     RETURNING \(unescaped: ResearchRequest.columns)
                 ), history AS (
                     INSERT INTO research_status_history (research_id, status, at)
                     SELECT id, status, coalesce(finished_at, started_at) FROM changed
                 )
-                SELECT changed.*, current.status AS previous FROM current LEFT JOIN changed ON true
+                SELECT changed.*, allowed.status AS previous, allowed.by_lease FROM allowed LEFT JOIN changed ON true
                 """)
             guard let row = rows.first else { return .notFound }
-            if row.isNull(0) { return .refused(currentStatus: try row.decode("previous", as: String.self)) }
+            if row.isNull(0) {
+                let previous = try row.decode("previous", as: String.self)
+                let byLease = try row.decode("by_lease", as: Bool.self)
+                let legal = ResearchRequest.sources(of: status).contains(previous)
+                return legal && !byLease ? .leaseHeldByAnother : .refused(currentStatus: previous)
+            }
             let history = try await Self.histories(of: [id], on: connection)
             let request = try ResearchRequest(row: row, history: history[id] ?? [])
             return .changed(request)
@@ -100,10 +116,10 @@ struct ResearchRequestStore: Sendable {
         try await pool.withConnection { connection in
             if let sessionID {
                 let visible = try await connection.query(
-                    "SELECT 1 FROM sessions WHERE id = \(sessionID) AND (\(caller.isAdmin) OR user_id = \(caller.userID))")
+                    "SELECT 1 FROM sessions WHERE id = \(sessionID) AND (\(caller.seesAllResearch) OR user_id = \(caller.userID))")
                 if visible.isEmpty { return nil }
             }
-            let owner: String? = caller.isAdmin ? nil : caller.userID
+            let owner: String? = caller.seesAllResearch ? nil : caller.userID
             let query = Self.listQuery(
                 owner: owner, sessionID: sessionID, status: status, workflowType: workflowType, after: after, limit: limit)
             let rows = try await connection.query(query)
@@ -178,13 +194,13 @@ struct ResearchRequestStore: Sendable {
         guard !ids.isEmpty else { return [:] }
         let rows = try await connection.query(
             """
-            SELECT research_id, status, at FROM research_status_history
+            SELECT research_id, status, at, reason FROM research_status_history
             WHERE research_id = ANY(\(ids)) ORDER BY research_id, at, id
             """)
         var result: [UUID: [ResearchRequest.StatusChange]] = [:]
         for row in rows {
-            let (id, status, at) = try row.decode((UUID, String, Date).self)
-            result[id, default: []].append(.init(status: status, at: at))
+            let (id, status, at, reason) = try row.decode((UUID, String, Date, String?).self)
+            result[id, default: []].append(.init(status: status, at: at, reason: reason))
         }
         return result
     }

@@ -72,9 +72,59 @@ public struct ResearchService: Sendable {
         case .refused(let current):
             throw ServiceError(
                 .conflict, "a research request that is \(current) cannot become \(status!)", currentStatus: current)
+        case .leaseHeldByAnother:
+            throw ServiceError(
+                .conflict, "a worker claimed this research request: only its lease holder, while the lease lives, or an admin may \(status!) it",
+                currentStatus: "running")
         case .changed(let request):
             return request
         }
+    }
+
+    static let leaseSeconds = 10...3600
+    static let defaultLeaseSeconds = 60
+
+    /// `POST /db/research/claim`: `{"workflow_types"?, "lease_seconds"?}` → the oldest pending
+    /// request (of those types), now running under the caller's lease; nil when there is none.
+    /// Workers and admins only.
+    public func claim(caller: Caller, body: JSONValue) async throws -> ResearchRequest? {
+        var input = InputReader(body)
+        let types = input.array("workflow_types", required: false, count: 0...100) { reader, item, path -> String? in
+            guard case .string(let text) = item, CharacterClass.matches(text, length: 1...64, CharacterClass.lowercaseToken) else {
+                reader.merge([FieldError(field: path, message: "must be \(Self.typeDescription)")])
+                return nil
+            }
+            return text
+        }
+        let lease = input.integer("lease_seconds", required: false, in: Int64(Self.leaseSeconds.lowerBound)...Int64(Self.leaseSeconds.upperBound))
+        try input.finish()
+        try Self.requireWorker(caller)
+        return try await database(table: "research_requests") {
+            try await store.claim(
+                worker: caller.userID, workflowTypes: types ?? [], leaseSeconds: lease.map { Int($0) } ?? Self.defaultLeaseSeconds)
+        }
+    }
+
+    /// `POST /db/research/{id}/heartbeat`: `{"lease_seconds"?}` → the request with its lease
+    /// renewed from now; `409` when the caller no longer holds it. Workers and admins only.
+    public func heartbeat(caller: Caller, id: String, body: JSONValue) async throws -> ResearchRequest {
+        var input = InputReader(body)
+        let lease = input.integer("lease_seconds", required: false, in: Int64(Self.leaseSeconds.lowerBound)...Int64(Self.leaseSeconds.upperBound))
+        try input.finish()
+        try Self.requireWorker(caller)
+        guard let id = UUID(uuidString: id) else { throw ServiceError.notFound("research request") }
+        let outcome = try await database(table: "research_requests") {
+            try await store.renew(id: id, worker: caller.userID, leaseSeconds: lease.map { Int($0) } ?? Self.defaultLeaseSeconds)
+        }
+        switch outcome {
+        case .notFound: throw ServiceError.notFound("research request")
+        case .notHeld: throw ServiceError(.conflict, "the caller does not hold a live lease on this research request")
+        case .renewed(let request): return request
+        }
+    }
+
+    private static func requireWorker(_ caller: Caller) throws {
+        guard caller.seesAllResearch else { throw ServiceError(.forbidden, "only workers (and admins) claim research requests") }
     }
 
     /// `GET /db/research?session_id=&status=&workflow_type=&limit=&cursor=`, newest first.

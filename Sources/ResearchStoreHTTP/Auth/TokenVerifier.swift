@@ -81,7 +81,8 @@ public struct TokenVerifier: Sendable {
         if let audience, !(claims.aud?.value.contains(audience) ?? false) { throw .invalid("aud does not include \(audience)") }
         guard let subject = claims.sub?.value, !subject.isEmpty else { throw .invalid("sub is required") }
         guard Caller.isValidUserID(subject) else { throw .invalid("sub must be \(Caller.userIDDescription)") }
-        return Caller(userID: subject, isAdmin: claims.roles?.contains("admin") ?? false)
+        return Caller(
+            userID: subject, isAdmin: claims.roles?.contains("admin") ?? false, isWorker: claims.roles?.contains("worker") ?? false)
     }
 
     /// The `alg` of a compact JWS header, read before anything is verified.

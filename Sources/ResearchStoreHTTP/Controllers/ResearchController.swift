@@ -11,6 +11,22 @@ struct ResearchController {
         router.get("/db/research", use: list)
         router.get("/db/research/:id", use: get)
         router.patch("/db/research/:id", use: update)
+        router.post("/db/research/claim", use: claim)
+        router.post("/db/research/:id/heartbeat", use: heartbeat)
+    }
+
+    @Sendable func claim(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let body = try await JSONRequest.object(request)
+        guard let claimed = try await research.claim(caller: try context.requireCaller(), body: body) else {
+            return Response(status: .noContent)
+        }
+        return JSONResponse(body: claimed.json).response(from: request, context: context)
+    }
+
+    @Sendable func heartbeat(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
+        let body = try await JSONRequest.object(request)
+        let renewed = try await research.heartbeat(caller: try context.requireCaller(), id: context.parameters.get("id") ?? "", body: body)
+        return JSONResponse(body: renewed.json)
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -32,7 +32,7 @@ struct AuthMiddleware: RouterMiddleware {
                 throw ServiceError(.unauthorized, "X-User-ID must be \(Caller.userIDDescription)")
             }
             let roles = (request.headers[.userRoles] ?? "").split(separator: ",").map { String($0.trimmingWhitespace()) }
-            return Caller(userID: userID, isAdmin: roles.contains("admin"))
+            return Caller(userID: userID, isAdmin: roles.contains("admin"), isWorker: roles.contains("worker"))
         case .jwt(let verifier):
             guard let authorization = request.headers[.authorization] else {
                 throw AuthenticationFailure(reason: "a Bearer token is required", credentialsSent: false)

@@ -19,7 +19,19 @@ extension ResearchRequest {
             ("started_at", .timestamp(startedAt)),
             ("finished_at", .timestamp(finishedAt)),
             ("duration_ms", durationMilliseconds.map { .integer($0) } ?? .null),
-            ("history", .array(history.map { .object([("status", .string($0.status)), ("at", .timestamp($0.at))]) })),
+            ("attempt", .integer(attempt)),
+            ("worker_id", workerID.map(JSONValue.string) ?? .null),
+            ("lease_expires_at", .timestamp(leaseExpiresAt)),
+            ("history", .array(history.map(\.json))),
         ])
+    }
+}
+
+extension ResearchRequest.StatusChange {
+    /// `{"status", "at"}`, and `"reason"` when the store itself made the change.
+    var json: JSONValue {
+        var members: [(String, JSONValue)] = [("status", .string(status)), ("at", .timestamp(at))]
+        if let reason { members.append(("reason", .string(reason))) }
+        return .object(members)
     }
 }
