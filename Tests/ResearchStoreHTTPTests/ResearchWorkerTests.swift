@@ -121,13 +121,15 @@ struct ResearchWorkerTests {
         }
     }
 
+    /// Other tests' servers sweep the same database with the default `RESEARCH_MAX_ATTEMPTS` (3),
+    /// so this one keeps it too: whichever process sweeps, the outcome is the same.
     @Test("a lease that runs out returns the request to pending; on the last allowed attempt it fails it")
     func expiry() async throws {
         let user = uniqueUser()
         let type = Self.uniqueType("expiry")
         var leases = ResearchLeaseSettings()
-        leases.maxAttempts = 2
         leases.sweepInterval = .milliseconds(200)
+        #expect(leases.maxAttempts == 3)
         try await withAPI(researchLeases: leases) { client in
             let session = try await createSession(client, user: user)
             let id = try await createResearch(client, user: user, session: session, type: type)
@@ -162,9 +164,16 @@ struct ResearchWorkerTests {
             let again = try json(try await claim(client, worker: "second", types: [type], lease: 10))
             #expect(again["id"] as? String == id && again["attempt"] as? Int == 2)
             try await expireLease()
+            #expect(try await waitForStatus("pending")["attempt"] as? Int == 2)
+            let third = try json(try await claim(client, worker: "third", types: [type], lease: 10))
+            #expect(third["attempt"] as? Int == 3)
+            try await expireLease()
             let failed = try await waitForStatus("failed")
             #expect((failed["error"] as? String)?.contains("RESEARCH_MAX_ATTEMPTS") == true)
-            #expect((failed["history"] as? [[String: Any]])?.map { $0["status"] as? String } == ["pending", "running", "pending", "running", "failed"])
+            #expect(
+                (failed["history"] as? [[String: Any]])?.map { $0["status"] as? String }
+                    == ["pending", "running", "pending", "running", "pending", "running", "failed"])
+            #expect((failed["history"] as? [[String: Any]])?.last?["reason"] as? String == "lease_expired")
             #expect(try await claim(client, worker: "second", types: [type]).status == .noContent)
         }
     }
