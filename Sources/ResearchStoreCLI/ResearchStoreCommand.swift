@@ -73,7 +73,8 @@ extension ResearchStoreCommand {
             let app = buildApplication(
                 settings: http, pool: pool, version: ResearchStoreCommand.version, logger: logger, metrics: metrics,
                 sweepInterval: settings.expirySweepInterval, shutdown: shutdown, cursors: settings.makeCursorSigner(),
-                exportLimits: settings.exportLimits, tokenCounting: settings.tokenCounting, researchLeases: settings.researchLeases)
+                exportLimits: settings.exportLimits, tokenCounting: settings.tokenCounting, researchLeases: settings.researchLeases,
+                streams: settings.streams, listenConfiguration: try listenConfiguration(settings))
             // On SIGTERM: readiness turns false at once, then after the drain delay the server stops
             // accepting, lets requests in flight finish, and closes the pool. Past the deadline,
             // what is left is cancelled.
@@ -166,6 +167,9 @@ extension ResearchStoreCommand {
             print("EXPIRY_SWEEP_INTERVAL_S=\(settings.expirySweepInterval.components.seconds)")
             print("TOKEN_ENCODING=\(settings.tokenCounting.setting)")
             print(
+                "STREAM_HEARTBEAT_S=\(settings.streams.heartbeat.components.seconds) MAX_STREAMS=\(settings.streams.maximumStreams) "
+                    + "DATABASE_LISTEN_URL=\(try listenConfiguration(settings).map { "\($0)" } ?? "(not set: DATABASE_URL)")")
+            print(
                 "RESEARCH_MAX_ATTEMPTS=\(settings.researchLeases.maxAttempts) "
                     + "RESEARCH_LEASE_SWEEP_INTERVAL_S=\(settings.researchLeases.sweepInterval.components.seconds)")
             print("TOKENIZER_VOCABULARY_DIR=\(settings.tokenizerVocabularyDirectory ?? "(not set: next to the executable, then the source tree)")")
@@ -240,6 +244,16 @@ func requireVocabularies(_ settings: Settings) throws {
                     + "set TOKENIZER_VOCABULARY_DIR to the folder of the .tiktoken files, or TOKEN_ENCODING=estimate")
             throw ExitCode(78)
         }
+    }
+}
+
+/// The parsed DATABASE_LISTEN_URL (nil when unset), or libpq's reason and exit code 78.
+func listenConfiguration(_ settings: Settings) throws -> PostgresConfiguration? {
+    do {
+        return try settings.listenConfiguration()
+    } catch let error as PostgresError {
+        printToStandardError("invalid DATABASE_LISTEN_URL: \(error.message ?? "\(error)")")
+        throw ExitCode(78)
     }
 }
 

@@ -47,6 +47,10 @@ struct Settings {
     var tokenCounting = TokenCountingMode.default
     /// When research workers' leases end (`RESEARCH_MAX_ATTEMPTS`, `RESEARCH_LEASE_SWEEP_INTERVAL_S`).
     var researchLeases = ResearchLeaseSettings()
+    /// Session streams (`STREAM_HEARTBEAT_S`, `MAX_STREAMS`).
+    var streams = StreamSettings()
+    /// The database the session streams' listener connects to (`DATABASE_LISTEN_URL`); nil: `DATABASE_URL`.
+    var databaseListenURL: String?
 
     /// Every problem found, one line each, so an operator fixes them all in one go.
     struct Invalid: Error, CustomStringConvertible {
@@ -116,6 +120,9 @@ struct Settings {
         settings.tokenCounting = TokenCountingMode(setting: encoding) ?? .default
         settings.researchLeases.maxAttempts = reader.integer("RESEARCH_MAX_ATTEMPTS", default: 3, in: 1...100)
         settings.researchLeases.sweepInterval = .seconds(reader.integer("RESEARCH_LEASE_SWEEP_INTERVAL_S", default: 5, in: 1...3600))
+        settings.streams.heartbeat = .seconds(reader.integer("STREAM_HEARTBEAT_S", default: 15, in: 1...3600))
+        settings.streams.maximumStreams = reader.integer("MAX_STREAMS", default: 1000, in: 0...1_000_000)
+        settings.databaseListenURL = reader.optional("DATABASE_LISTEN_URL")
         settings.exportLimits.maximumConcurrent = reader.integer("EXPORT_MAX_CONCURRENT", default: 2, in: 1...100)
         settings.exportLimits.writeTimeout = .seconds(reader.integer("EXPORT_WRITE_TIMEOUT_S", default: 30, in: 1...3600))
         if let secret = settings.cursorSecret, secret.utf8.count < CursorSigner.minimumSecretBytes {
@@ -176,6 +183,16 @@ struct Settings {
 
     /// The connection settings for the wrapper; throws when libpq cannot parse the URL.
     func connectionConfiguration() throws -> PostgresConfiguration {
+        try connectionConfiguration(databaseURL)
+    }
+
+    /// The session streams' listener: `DATABASE_LISTEN_URL` (a direct connection, since LISTEN
+    /// does not work through a transaction-mode pooler), else the pool's own settings.
+    func listenConfiguration() throws -> PostgresConfiguration? {
+        try databaseListenURL.map { try connectionConfiguration($0) }
+    }
+
+    private func connectionConfiguration(_ databaseURL: String) throws -> PostgresConfiguration {
         var configuration = try PostgresConfiguration(connectionString: databaseURL)
         configuration.statementTimeout = statementTimeout
         configuration.usePreparedStatements = pooler == "none"

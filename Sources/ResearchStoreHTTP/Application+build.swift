@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import Postgres
 import PostgresPool
 import ResearchStore
 import ServiceLifecycle
@@ -8,7 +9,8 @@ import ServiceLifecycle
 /// Cursors are signed with `cursors`; exports run through `exports` (by default on `pool`).
 public func buildRouter(
     health: HealthService, pool: PostgresPool, metrics: AppMetrics = AppMetrics(), settings: HTTPSettings = HTTPSettings(),
-    cursors: CursorSigner = .random(), exports: ExportGate? = nil, tokenCounting: TokenCountingMode = .default
+    cursors: CursorSigner = .random(), exports: ExportGate? = nil, tokenCounting: TokenCountingMode = .default,
+    streams: SessionEventHub = SessionEventHub()
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
@@ -30,6 +32,7 @@ public func buildRouter(
     OpenAPIController().register(with: router)
     let idempotent = IdempotentCreate(idempotency: IdempotencyService(pool: pool))
     SessionsController(sessions: SessionService(pool: pool, cursors: cursors), idempotent: idempotent).register(with: router)
+    SessionStreamController(streams: SessionStreamService(pool: pool, hub: streams)).register(with: router)
     MessagesController(
         messages: messages, context: ContextService(pool: pool), idempotent: idempotent, metrics: metrics
     ).register(with: router)
@@ -48,12 +51,14 @@ public func buildRouter(
 
 /// Builds the whole application: router, request pool, the exports' own pool, the health probe's
 /// connection, expiry sweeper (every `sweepInterval`) and shutdown signal; stored messages are
-/// counted as `tokenCounting` says, and research leases end as `researchLeases` says. Tests reuse it.
+/// counted as `tokenCounting` says, research leases end as `researchLeases` says, and session
+/// streams listen on `listenConfiguration` (default: the pool's). Tests reuse it.
 public func buildApplication(
     settings: HTTPSettings, pool: PostgresPool, version: String, logger: Logger, metrics: AppMetrics = AppMetrics(),
     sweepInterval: Duration = .seconds(60), shutdown: ShutdownState = ShutdownState(), cursors: CursorSigner = .random(),
     exportLimits: ExportLimits = ExportLimits(), tokenCounting: TokenCountingMode = .default,
-    researchLeases: ResearchLeaseSettings = ResearchLeaseSettings()
+    researchLeases: ResearchLeaseSettings = ResearchLeaseSettings(), streams: StreamSettings = StreamSettings(),
+    listenConfiguration: PostgresConfiguration? = nil
 ) -> some ApplicationProtocol {
     let probe = DatabaseProbe(configuration: pool.connectionConfiguration, logger: logger)
     let health = HealthService(pool: pool, probe: probe, shutdown: shutdown, version: version)
@@ -63,10 +68,14 @@ public func buildApplication(
     exportPoolConfiguration.shutdownGracePeriod = pool.configuration.shutdownGracePeriod
     let exportPool = PostgresPool(configuration: exportPoolConfiguration, connection: pool.connectionConfiguration, logger: logger)
     let exports = ExportGate(pool: exportPool, limits: exportLimits)
+    let hub = SessionEventHub(maximumStreams: streams.maximumStreams)
+    let listener = SessionEventListener(
+        hub: hub, configuration: listenConfiguration ?? pool.connectionConfiguration, heartbeat: streams.heartbeat,
+        shutdown: shutdown, logger: logger)
     return Application(
         router: buildRouter(
             health: health, pool: pool, metrics: metrics, settings: settings, cursors: cursors, exports: exports,
-            tokenCounting: tokenCounting),
+            tokenCounting: tokenCounting, streams: hub),
         server: .http1(
             configuration: .init(
                 idleTimeout: .nanoseconds(Int64(settings.idleTimeout.components.seconds) * 1_000_000_000),
@@ -76,7 +85,7 @@ public func buildApplication(
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "research-store"),
         services: [
             pool, exportPool, probe, ExpirySweeper(pool: pool, interval: sweepInterval, logger: logger),
-            ResearchLeaseSweeper(pool: pool, settings: researchLeases, logger: logger),
+            ResearchLeaseSweeper(pool: pool, settings: researchLeases, logger: logger), listener,
         ],
         logger: logger)
 }

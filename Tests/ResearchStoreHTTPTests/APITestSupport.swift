@@ -18,6 +18,7 @@ func withAPI(
     metrics: AppMetrics = AppMetrics(), settings: HTTPSettings = HTTPSettings(port: 0), databaseURL: String? = nil,
     cursors: CursorSigner = .random(), exportLimits: ExportLimits = ExportLimits(),
     tokenCounting: TokenCountingMode = .default, researchLeases: ResearchLeaseSettings = ResearchLeaseSettings(),
+    streams: StreamSettings = StreamSettings(), shutdown: ShutdownState = ShutdownState(),
     pool adjust: (inout PostgresPoolConfiguration) -> Void = { _ in },
     _ body: @Sendable (any TestClientProtocol) async throws -> Void
 ) async throws {
@@ -33,9 +34,12 @@ func withAPI(
     let pool = PostgresPool(
         configuration: configuration, connection: connection, logger: TestDatabase.logger,
         recordWait: { metrics.recordPoolWait($0) })
+    // LISTEN does not work through PgBouncer in transaction mode: the streams' listener connects directly.
+    let listen = throughPgBouncer ? try PostgresConfiguration(connectionString: try TestDatabase.url()) : nil
     let app = buildApplication(
-        settings: settings, pool: pool, version: "test", logger: TestDatabase.logger, metrics: metrics, cursors: cursors,
-        exportLimits: exportLimits, tokenCounting: tokenCounting, researchLeases: researchLeases)
+        settings: settings, pool: pool, version: "test", logger: TestDatabase.logger, metrics: metrics, shutdown: shutdown,
+        cursors: cursors, exportLimits: exportLimits, tokenCounting: tokenCounting, researchLeases: researchLeases,
+        streams: streams, listenConfiguration: listen)
     try await app.test(.live, body)
 }
 

@@ -45,6 +45,8 @@ struct RouteAccessTests {
         "GET /livez", "GET /readyz", "GET /db/health", "GET /metrics", "GET /openapi.json", "GET /openapi.yaml", "GET /docs",
     ]
 
+    static let streamOperation = "GET /db/sessions/{id}/stream"
+
     static let expectations: [String: Expectation] = [
         "POST /db/sessions/create": .init(path: { _ in "/db/sessions/create" }, body: { _ in #"{"title": "new"}"# }, owner: 201, other: 201, admin: 201),
         "GET /db/sessions": .init(path: { _ in "/db/sessions" }, owner: 200, other: 200, admin: 200),
@@ -54,6 +56,7 @@ struct RouteAccessTests {
         "POST /db/sessions/{id}/fork": .init(
             path: { "/db/sessions/\($0.session)/fork" }, body: { _ in #"{"title": "forked"}"# }, owner: 201, other: 404, admin: 201),
         "GET /db/sessions/{id}/messages": .init(path: { "/db/sessions/\($0.session)/messages" }, owner: 200, other: 404, admin: 200),
+        "GET /db/sessions/{id}/stream": .init(path: { "/db/sessions/\($0.session)/stream" }, owner: 200, other: 404, admin: 200),
         "POST /db/messages/store": .init(
             path: { _ in "/db/messages/store" }, body: { #"{"session_id": "\#($0.session)", "role": "user", "content": "more"}"# }, owner: 201, other: 404,
             admin: 201),
@@ -153,6 +156,14 @@ struct RouteAccessTests {
                         continue
                     }
                     let expectation = try #require(Self.expectations[operation])
+                    if operation == Self.streamOperation, identity == .owner || identity == .admin, let token {
+                        // An event stream never ends: read its status line, then hang up.
+                        let reader = try EventStreamReader(
+                            port: try #require(client.port), path: expectation.path(world), user: "-",
+                            headers: ["Authorization": "Bearer \(token)"])
+                        #expect(await reader.status() == 200, "\(label)")
+                        continue
+                    }
                     let response = try await client.call(method, expectation.path(world), token: token, json: expectation.body?(world))
                     let expected: Int
                     switch identity {

@@ -38,4 +38,5 @@ extension HTTPField.Name {
     static let idempotentReplayed = Self("Idempotent-Replayed")!
     static let userID = Self("X-User-ID")!
     static let userRoles = Self("X-User-Roles")!
+    static let lastEventID = Self("Last-Event-ID")!
 }
