@@ -158,7 +158,6 @@ struct SessionStreamTests {
         var seqs: [Int] = []
         let count = 300
         for index in 1...count {
-            let started = Date()
             let (stored, _) = try await callOnOwnConnection(
                 port: portB, .post, "/db/messages/store", as: user,
                 json: #"{"session_id": "\#(session)", "role": "user", "content": "via B \#(index)"}"#)
@@ -167,7 +166,6 @@ struct SessionStreamTests {
             let events = await reader.events(1, timeout: 10)
             latencies.append(Date().timeIntervalSince(acknowledged) * 1000)
             seqs += events.compactMap { $0.id.flatMap(Int.init) }
-            _ = started
         }
         #expect(seqs == Array(1...count))
         let sorted = latencies.sorted()

@@ -15,10 +15,6 @@ struct SessionSignals: Sendable {
     var tick = false
     /// The process is shutting down: end the stream.
     var ending = false
-
-    var isEmpty: Bool {
-        messagesUpTo == 0 && !sessionChanged && !deleted && research.isEmpty && !catchUp && !tick && !ending
-    }
 }
 
 /// The streams of this process by session, and the hints the listener hands them (see

@@ -28,7 +28,7 @@ public struct SessionEventListener: Service {
 
     public func run() async throws {
         let executor = BlockingExecutor()
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await listen(executor: executor) }
                 group.addTask { await beat() }
