@@ -56,7 +56,7 @@ struct TokensCommand: AsyncParsableCommand {
 
         /// The closing summary, one line.
         static func describe(_ summary: TokenBackfill.Summary) -> String {
-            let seconds = Double(summary.elapsed.components.seconds) + Double(summary.elapsed.components.attoseconds) / 1e18
+            let seconds = summary.elapsed.inSeconds
             let rate = seconds > 0 ? Int(Double(summary.counted) / seconds) : summary.counted
             var line = "counted \(summary.counted) messages (\(ProgressBar.megabytes(summary.bytes)) of content) "
                 + "in \(summary.batches) batches, \(ProgressBar.duration(seconds)), \(rate) messages/s"
@@ -101,7 +101,7 @@ final class ProgressBar {
     }
 
     private func render(_ progress: TokenBackfill.Progress) {
-        let seconds = Double(progress.elapsed.components.seconds) + Double(progress.elapsed.components.attoseconds) / 1e18
+        let seconds = progress.elapsed.inSeconds
         let fraction = progress.total == 0 ? 1 : min(1, Double(progress.counted) / Double(progress.total))
         let filled = Int(fraction * Double(width))
         let rate = seconds > 0 ? Double(progress.counted) / seconds : 0
@@ -126,4 +126,9 @@ final class ProgressBar {
         let tenths = (bytes * 10 + 524_288) / 1_048_576
         return "\(tenths / 10).\(tenths % 10) MiB"
     }
+}
+
+extension Duration {
+    /// The duration in seconds, fractions included.
+    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -9,29 +9,11 @@ import Testing
 /// The `research-store` executable, run as an operator would.
 @Suite("research-store command line")
 struct CommandLineTests {
-    struct Output: Sendable {
-        var status: Int32
-        var text: String
-    }
-
-    /// Runs the command and waits for it on a thread of its own.
-    func run(_ arguments: [String], environment: [String: String]) async throws -> Output {
-        try await onOwnThread { try runBlocking(arguments, environment: environment) }
-    }
-
-    func runBlocking(_ arguments: [String], environment: [String: String]) throws -> Output {
-        let root = try TestDatabase.repositoryRoot()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: root + "/.build/debug/research-store")
-        process.arguments = arguments
-        process.environment = environment.merging(["PATH": "/usr/bin:/bin", "ENV_FILE": "/dev/null"]) { current, _ in current }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, text: String(decoding: data, as: UTF8.self))
+    /// Runs the debug `research-store` with `arguments`, no .env file and a minimal PATH.
+    func run(_ arguments: [String], environment: [String: String]) async throws -> ProgramOutput {
+        try await runToEnd(
+            try TestDatabase.repositoryRoot() + "/.build/debug/research-store", arguments,
+            environment: environment.merging(["PATH": "/usr/bin:/bin", "ENV_FILE": "/dev/null"]) { current, _ in current })
     }
 
     @Test("bad settings are all reported at once, with exit code 78, without the password")

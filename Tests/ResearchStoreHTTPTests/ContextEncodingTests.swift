@@ -136,7 +136,7 @@ struct ContextEncodingTests {
             #expect(stored.status == .created)
             // As a message of schema version 2 would be: every other one without counts.
             let sessionID = try #require(UUID(uuidString: session))
-            try await TestDatabase.withConnection { connection in
+            _ = try await TestDatabase.withConnection { connection in
                 try await connection.query(
                     "UPDATE messages SET tokens_o200k = NULL, tokens_cl100k = NULL WHERE session_id = \(sessionID) AND seq % 2 = 1")
             }

@@ -187,7 +187,7 @@ struct ResearchWorkerTests {
             var ids: [String] = []
             for _ in 0..<3 { ids.append(try await createResearch(client, user: user, session: session, type: type)) }
             let port = try #require(client.port)
-            let output = try await TokenBackfillTests.runProcess(
+            let output = try await runToEnd(
                 "/usr/bin/python3",
                 [try TestDatabase.repositoryRoot() + "/scripts/example-worker.py", "--url", "http://127.0.0.1:\(port)", "--types", type,
                  "--lease", "10", "--once"],

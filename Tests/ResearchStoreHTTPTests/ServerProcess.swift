@@ -20,6 +20,30 @@ func launchServer(port: Int, environment: [String: String], standardError: Any =
     return server
 }
 
+/// A program's exit status and its standard output and error, together.
+struct ProgramOutput: Sendable {
+    var status: Int32
+    var text: String
+}
+
+/// Runs a program to its end, waiting on a thread of its own (never the cooperative pool's).
+/// An empty `environment` inherits this process's.
+func runToEnd(_ path: String, _ arguments: [String], environment: [String: String]) async throws -> ProgramOutput {
+    try await onOwnThread {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.environment = environment.isEmpty ? nil : environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return ProgramOutput(status: process.terminationStatus, text: String(decoding: data, as: UTF8.self))
+    }
+}
+
 /// A loopback port nothing listens on: bind port 0, read what the kernel chose, release it.
 func freePort() throws -> Int { try closedLoopbackPort() }
 

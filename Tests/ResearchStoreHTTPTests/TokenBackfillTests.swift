@@ -21,7 +21,7 @@ struct TokenBackfillTests {
         _ = try await TestDatabase.withConnection { try await $0.query("CREATE DATABASE \(identifier: name)") }
         let result: Result<Void, any Error>
         do {
-            let migrated = try await Self.runProcess(
+            let migrated = try await runToEnd(
                 try TestDatabase.repositoryRoot() + "/scripts/migrate", ["--database-url", url], environment: [:])
             try #require(migrated.status == 0, "migrate failed: \(migrated.text)")
             result = .success(try await body(url))
@@ -161,7 +161,7 @@ struct TokenBackfillTests {
             let executable = try TestDatabase.repositoryRoot() + "/.build/debug/research-store"
             let environment = ["DATABASE_URL": url, "ENV_FILE": "/dev/null", "PATH": "/usr/bin:/bin"]
 
-            let piped = try await Self.runProcess(executable, ["tokens", "backfill", "--batch-size", "4"], environment: environment)
+            let piped = try await runToEnd(executable, ["tokens", "backfill", "--batch-size", "4"], environment: environment)
             #expect(piped.status == 0, "\(piped.text)")
             #expect(piped.text.contains("counted 9 messages"), "\(piped.text)")
             #expect(piped.text.contains("in 3 batches") && piped.text.contains("every message is counted"), "\(piped.text)")
@@ -171,33 +171,16 @@ struct TokenBackfillTests {
                 _ = try await pool.query("UPDATE messages SET tokens_o200k = NULL WHERE seq <= 2")
             }
             // `script` gives the command a terminal.
-            let terminal = try await Self.runProcess(
+            let terminal = try await runToEnd(
                 "/usr/bin/script", ["-qec", "\(executable) tokens backfill --batch-size 1", "/dev/null"], environment: environment)
             #expect(terminal.status == 0, "\(terminal.text)")
             #expect(terminal.text.contains("\r"), "no progress bar: \(terminal.text.debugDescription)")
             #expect(terminal.text.contains("4/4 messages"), "\(terminal.text.debugDescription)")
             #expect(terminal.text.contains("counted 4 messages"), "\(terminal.text.debugDescription)")
 
-            let invalid = try await Self.runProcess(executable, ["tokens", "backfill", "--batch-size", "0"], environment: environment)
+            let invalid = try await runToEnd(executable, ["tokens", "backfill", "--batch-size", "0"], environment: environment)
             #expect(invalid.status != 0)
             #expect(invalid.text.contains("--batch-size must be 1–100000"), "\(invalid.text)")
-        }
-    }
-
-    /// Runs a program to its end on a thread of its own; its status and combined output.
-    static func runProcess(_ path: String, _ arguments: [String], environment: [String: String]) async throws -> (status: Int32, text: String) {
-        try await onOwnThread {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: path)
-            process.arguments = arguments
-            process.environment = environment.isEmpty ? nil : environment
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Tokenizer
 
@@ -60,7 +61,7 @@ import Testing
     @Test(arguments: TokenEncoding.allCases)
     func countEqualsEncodeCount(_ encoding: TokenEncoding) throws {
         let tokenizer = try BPETokenizer.shared(encoding)
-        var random = SplitMix(seed: 7)
+        var random = SeededRandom(seed: 7)
         let alphabet: [String] = ["a", "B", " ", "  ", "\n", "\r\n", "1", "22", "'s", "'LL", "é", "e\u{301}", "字", "😀",
                                   "👩\u{200D}💻", "!", "...", "/", "\t", "\u{00A0}", "ภา", "ß", "ǅ"]
         for _ in 0..<500 {
@@ -101,7 +102,7 @@ import Testing
     @Test(arguments: TokenEncoding.allCases)
     func longAndShortMergesAgree(_ encoding: TokenEncoding) throws {
         let table = try BPETokenizer.shared(encoding).table
-        var random = SplitMix(seed: 11)
+        var random = SeededRandom(seed: 11)
         let bytes = Array("aeinst _.\n".utf8) + [0xE4, 0xB8, 0x80]
         var scratch = MergeScratch()
         scratch.reserve(shortPieceLimit)
@@ -247,19 +248,6 @@ func temporaryDirectory() throws -> String {
     let path = NSTemporaryDirectory() + "tokenizer-tests-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
-}
-
-/// A small seeded generator, so that failures reproduce.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 extension RankTable {

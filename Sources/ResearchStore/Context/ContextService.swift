@@ -37,25 +37,19 @@ public struct ContextService: Sendable {
     private static func recentMessages(sessionID id: UUID, maxTokens: Int, maxMessages: Int, budget: ContextBudget)
         -> PostgresQuery
     {
-        switch budget.encoding {
-        case nil:
-            return """
-                SELECT \(unescaped: Message.columns) FROM (
-                    SELECT m.*, sum(m.token_count) OVER (ORDER BY m.seq DESC) AS tokens_so_far
-                    FROM messages m WHERE m.session_id = \(id) ORDER BY m.seq DESC LIMIT \(maxMessages)
-                ) m
-                WHERE m.tokens_so_far <= \(maxTokens) ORDER BY m.seq DESC
-                """
-        case .some(let encoding):
-            let column: StaticString = encoding == .o200kBase ? "tokens_o200k" : "tokens_cl100k"
-            return """
-                SELECT \(unescaped: Message.columns) FROM (
-                    SELECT m.*, sum(4 + coalesce(m.\(unescaped: column), 0)) OVER (ORDER BY m.seq DESC) AS tokens_so_far
-                    FROM messages m WHERE m.session_id = \(id) ORDER BY m.seq DESC LIMIT \(maxMessages)
-                ) m
-                WHERE m.tokens_so_far <= \(maxTokens - budget.overhead) ORDER BY m.seq DESC
-                """
-        }
+        let cost: StaticString =
+            switch budget.encoding {
+            case nil: "m.token_count"
+            case .o200kBase: "4 + coalesce(m.tokens_o200k, 0)"
+            case .cl100kBase: "4 + coalesce(m.tokens_cl100k, 0)"
+            }
+        return """
+            SELECT \(unescaped: Message.columns) FROM (
+                SELECT m.*, sum(\(unescaped: cost)) OVER (ORDER BY m.seq DESC) AS tokens_so_far
+                FROM messages m WHERE m.session_id = \(id) ORDER BY m.seq DESC LIMIT \(maxMessages)
+            ) m
+            WHERE m.tokens_so_far <= \(maxTokens - budget.overhead) ORDER BY m.seq DESC
+            """
     }
 
     /// Reads the session, its most recent messages within both budgets (the longest run any
