@@ -168,6 +168,7 @@ extension ResearchStoreCommand {
             print("TOKEN_ENCODING=\(settings.tokenCounting.setting)")
             print(
                 "STREAM_HEARTBEAT_S=\(settings.streams.heartbeat.components.seconds) MAX_STREAMS=\(settings.streams.maximumStreams) "
+                    + "STREAM_WRITE_TIMEOUT_S=\(settings.streams.writeTimeout.components.seconds) "
                     + "DATABASE_LISTEN_URL=\(try listenConfiguration(settings).map { "\($0)" } ?? "(not set: DATABASE_URL)")")
             print(
                 "RESEARCH_MAX_ATTEMPTS=\(settings.researchLeases.maxAttempts) "

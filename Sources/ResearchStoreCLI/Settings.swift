@@ -47,7 +47,7 @@ struct Settings {
     var tokenCounting = TokenCountingMode.default
     /// When research workers' leases end (`RESEARCH_MAX_ATTEMPTS`, `RESEARCH_LEASE_SWEEP_INTERVAL_S`).
     var researchLeases = ResearchLeaseSettings()
-    /// Session streams (`STREAM_HEARTBEAT_S`, `MAX_STREAMS`).
+    /// Session streams (`STREAM_HEARTBEAT_S`, `MAX_STREAMS`, `STREAM_WRITE_TIMEOUT_S`).
     var streams = StreamSettings()
     /// The database the session streams' listener connects to (`DATABASE_LISTEN_URL`); nil: `DATABASE_URL`.
     var databaseListenURL: String?
@@ -122,6 +122,7 @@ struct Settings {
         settings.researchLeases.sweepInterval = .seconds(reader.integer("RESEARCH_LEASE_SWEEP_INTERVAL_S", default: 5, in: 1...3600))
         settings.streams.heartbeat = .seconds(reader.integer("STREAM_HEARTBEAT_S", default: 15, in: 1...3600))
         settings.streams.maximumStreams = reader.integer("MAX_STREAMS", default: 1000, in: 0...1_000_000)
+        settings.streams.writeTimeout = .seconds(reader.integer("STREAM_WRITE_TIMEOUT_S", default: 30, in: 1...3600))
         settings.databaseListenURL = reader.optional("DATABASE_LISTEN_URL")
         settings.exportLimits.maximumConcurrent = reader.integer("EXPORT_MAX_CONCURRENT", default: 2, in: 1...100)
         settings.exportLimits.writeTimeout = .seconds(reader.integer("EXPORT_WRITE_TIMEOUT_S", default: 30, in: 1...3600))

@@ -68,7 +68,7 @@ public func buildApplication(
     exportPoolConfiguration.shutdownGracePeriod = pool.configuration.shutdownGracePeriod
     let exportPool = PostgresPool(configuration: exportPoolConfiguration, connection: pool.connectionConfiguration, logger: logger)
     let exports = ExportGate(pool: exportPool, limits: exportLimits)
-    let hub = SessionEventHub(maximumStreams: streams.maximumStreams)
+    let hub = SessionEventHub(settings: streams)
     let listener = SessionEventListener(
         hub: hub, configuration: listenConfiguration ?? pool.connectionConfiguration, heartbeat: streams.heartbeat,
         shutdown: shutdown, logger: logger)

@@ -14,11 +14,12 @@ import Testing
 /// `pool` adjusts the request pool (8 connections by default); `cursors` signs cursors (a key of
 /// this app only by default). With `TEST_VIA_PGBOUNCER=1` and no `databaseURL` the application
 /// goes through PgBouncer in transaction mode, configured as `DB_POOLER=transaction` configures it.
+/// Session streams listen on `listenURL` (default: the database's own URL).
 func withAPI(
     metrics: AppMetrics = AppMetrics(), settings: HTTPSettings = HTTPSettings(port: 0), databaseURL: String? = nil,
     cursors: CursorSigner = .random(), exportLimits: ExportLimits = ExportLimits(),
     tokenCounting: TokenCountingMode = .default, researchLeases: ResearchLeaseSettings = ResearchLeaseSettings(),
-    streams: StreamSettings = StreamSettings(), shutdown: ShutdownState = ShutdownState(),
+    streams: StreamSettings = StreamSettings(), listenURL: String? = nil, shutdown: ShutdownState = ShutdownState(),
     pool adjust: (inout PostgresPoolConfiguration) -> Void = { _ in },
     _ body: @Sendable (any TestClientProtocol) async throws -> Void
 ) async throws {
@@ -35,7 +36,7 @@ func withAPI(
         configuration: configuration, connection: connection, logger: TestDatabase.logger,
         recordWait: { metrics.recordPoolWait($0) })
     // LISTEN does not work through PgBouncer in transaction mode: the streams' listener connects directly.
-    let listen = throughPgBouncer ? try PostgresConfiguration(connectionString: try TestDatabase.url()) : nil
+    let listen = try (listenURL ?? (throughPgBouncer ? TestDatabase.url() : nil)).map { try PostgresConfiguration(connectionString: $0) }
     let app = buildApplication(
         settings: settings, pool: pool, version: "test", logger: TestDatabase.logger, metrics: metrics, shutdown: shutdown,
         cursors: cursors, exportLimits: exportLimits, tokenCounting: tokenCounting, researchLeases: researchLeases,

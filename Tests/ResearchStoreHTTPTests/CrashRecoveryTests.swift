@@ -23,14 +23,7 @@ struct CrashRecoveryTests {
 
     @Test("under write load, a database crash gives only 503 + Retry-After, loses no acknowledged write, and the server recovers")
     func crashUnderLoad() async throws {
-        let cluster = try await ThrowawayCluster.start()
-        do {
-            try await run(on: cluster)
-        } catch {
-            await cluster.destroy()
-            throw error
-        }
-        await cluster.destroy()
+        try await ThrowawayCluster.with(prefix: "crash") { try await run(on: $0) }
     }
 
     func run(on cluster: ThrowawayCluster) async throws {
@@ -181,9 +174,9 @@ struct ThrowawayCluster: Sendable {
     let url: String
     let root: String
 
-    static func start() async throws -> ThrowawayCluster {
+    static func start(prefix: String) async throws -> ThrowawayCluster {
         let root = try TestDatabase.repositoryRoot()
-        let name = "crash-\(UUID().uuidString.prefix(8).lowercased())"
+        let name = "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
         var cluster = ThrowawayCluster(name: name, url: "", root: root)
         let started = try await cluster.script("local-db", ["start", "--name", name])
         guard started.status == 0 else {
@@ -197,6 +190,18 @@ struct ThrowawayCluster: Sendable {
         }
         cluster = ThrowawayCluster(name: name, url: url.output.trimmingCharacters(in: .whitespacesAndNewlines), root: root)
         return cluster
+    }
+
+    /// Runs `body` on a new cluster, removed afterwards whatever the outcome.
+    static func with(prefix: String, _ body: (ThrowawayCluster) async throws -> Void) async throws {
+        let cluster = try await start(prefix: prefix)
+        do {
+            try await body(cluster)
+        } catch {
+            await cluster.destroy()
+            throw error
+        }
+        await cluster.destroy()
     }
 
     struct ClusterError: Error, CustomStringConvertible {

@@ -9,6 +9,8 @@ struct ServerSentEvent: Sendable, Equatable {
     var event: String
     var id: String?
     var data: String
+    /// When the bytes that completed it were received.
+    var arrival = Date()
 
     /// The `data` line parsed as a JSON object.
     var object: [String: Any] {
@@ -18,11 +20,23 @@ struct ServerSentEvent: Sendable, Equatable {
 
 /// A `GET …/stream` over a plain socket, read as it arrives (an HTTP client library would wait
 /// for the end of the body). The chunked framing is skipped: each write of the server is one
-/// chunk of whole events, so chunk lines fall between events.
+/// chunk of whole events, so chunk lines fall between events. Events are parsed as they arrive,
+/// once each, so reading a long stream costs no more per event than a short one.
 final class EventStreamReader: @unchecked Sendable {
     // @unchecked Sendable: used by one test task at a time.
     let connection: RawConnection
-    private var text = ""
+    /// Everything received (head, events and framing).
+    private var bytes: [UInt8] = []
+    /// Received but not yet parsed, carriage returns dropped (the chunk framing's and the head's).
+    private var pending: [UInt8] = []
+    private var headParsed = false
+    private var parsed: [ServerSentEvent] = []
+    /// Keep-alive comments received so far.
+    private(set) var keepAlives = 0
+    /// How many events `events` returned so far.
+    private var returned = 0
+    /// True once the server closed the connection (cleanly or not).
+    private(set) var peerClosed = false
 
     init(port: Int, path: String, user: String, headers: [String: String] = [:]) throws {
         connection = try RawConnection(port: port)
@@ -32,58 +46,61 @@ final class EventStreamReader: @unchecked Sendable {
 
     /// The response head's status code, once it arrived.
     func status(timeout: TimeInterval = 10) async -> Int? {
-        _ = await read(timeout: timeout) { $0.text.contains("\r\n\r\n") }
-        guard text.hasPrefix("HTTP/1.1 "), let code = Int(text.dropFirst(9).prefix(3)) else { return nil }
-        return code
+        _ = await read(timeout: timeout) { $0.headParsed }
+        guard bytes.starts(with: Array("HTTP/1.1 ".utf8)), bytes.count >= 12 else { return nil }
+        return Int(String(decoding: bytes[9..<12], as: UTF8.self))
     }
 
     /// Everything received so far (head, events and framing).
-    var received: String { text }
+    var received: String { String(decoding: bytes, as: UTF8.self) }
 
     /// Events until `count` more arrived (or `timeout`), after those returned before.
     func events(_ count: Int, timeout: TimeInterval = 10) async -> [ServerSentEvent] {
-        let already = returned
-        _ = await read(timeout: timeout) { $0.parse().events.count >= already + count }
-        let all = parse().events
-        let taken = Array(all.dropFirst(already).prefix(count))
+        let wanted = returned + count
+        _ = await read(timeout: timeout) { $0.parsed.count >= wanted }
+        let taken = Array(parsed[returned..<min(wanted, parsed.count)])
         returned += taken.count
         return taken
     }
 
-    /// How many events `events` returned so far.
-    private var returned = 0
-
-    /// Keep-alive comments received so far.
-    var keepAlives: Int { parse().keepAlives }
-
     /// True once the server ended the body (the last, empty chunk).
-    var ended: Bool { text.hasSuffix("\r\n0\r\n\r\n") }
+    var ended: Bool { bytes.suffix(7).elementsEqual("\r\n0\r\n\r\n".utf8) }
 
     /// Waits up to `timeout` for the body to end.
     func waitForEnd(timeout: TimeInterval = 10) async -> Bool {
         await read(timeout: timeout) { $0.ended }
     }
 
-    /// Every complete event of the body so far. Carriage returns (the chunk framing's, and the
-    /// head's) are dropped first: Swift counts "\r\n" as one Character, which would hide the "\n".
-    private func parse() -> (events: [ServerSentEvent], keepAlives: Int) {
-        let normalized = text.replacingOccurrences(of: "\r", with: "")
-        guard let head = normalized.range(of: "\n\n") else { return ([], 0) }
-        var blocks = normalized[head.upperBound...].components(separatedBy: "\n\n")
-        blocks.removeLast()  // not terminated yet (or empty)
-        var events: [ServerSentEvent] = []
-        var keepAlives = 0
-        for block in blocks {
-            var event: ServerSentEvent?
-            for line in block.split(separator: "\n") {
-                if line.hasPrefix(": keep-alive") { keepAlives += 1 }
-                if line.hasPrefix("event: ") { event = ServerSentEvent(event: String(line.dropFirst(7)), id: nil, data: "") }
-                if line.hasPrefix("id: ") { event?.id = String(line.dropFirst(4)) }
-                if line.hasPrefix("data: ") { event?.data = String(line.dropFirst(6)) }
+    /// Takes newly received bytes: every block ended by a blank line is the head (the first) or
+    /// an event or comment.
+    private func ingest(_ received: ArraySlice<UInt8>) {
+        let arrival = Date()
+        bytes += received
+        pending += received.filter { $0 != UInt8(ascii: "\r") }
+        var start = 0
+        var index = 0
+        while index + 1 < pending.count {
+            guard pending[index] == UInt8(ascii: "\n"), pending[index + 1] == UInt8(ascii: "\n") else {
+                index += 1
+                continue
             }
-            if let event { events.append(event) }
+            let block = String(decoding: pending[start..<index], as: UTF8.self)
+            if headParsed { parse(block, arrival: arrival) } else { headParsed = true }
+            index += 2
+            start = index
         }
-        return (events, keepAlives)
+        pending.removeFirst(start)
+    }
+
+    private func parse(_ block: String, arrival: Date) {
+        var event: ServerSentEvent?
+        for line in block.split(separator: "\n") {
+            if line.hasPrefix(": keep-alive") { keepAlives += 1 }
+            if line.hasPrefix("event: ") { event = ServerSentEvent(event: String(line.dropFirst(7)), id: nil, data: "", arrival: arrival) }
+            if line.hasPrefix("id: ") { event?.id = String(line.dropFirst(4)) }
+            if line.hasPrefix("data: ") { event?.data = String(line.dropFirst(6)) }
+        }
+        if let event { parsed.append(event) }
     }
 
     /// Reads until `done` says so, the peer closes, or `timeout` passes; on a thread of its own.
@@ -92,14 +109,15 @@ final class EventStreamReader: @unchecked Sendable {
             Thread {
                 let deadline = Date().addingTimeInterval(timeout)
                 var buffer = [UInt8](repeating: 0, count: 65536)
-                var bytes = Array(self.text.utf8)
                 while !done(self), Date() < deadline {
                     var poller = pollfd(fd: self.connection.descriptor, events: Int16(POLLIN), revents: 0)
                     guard poll(&poller, 1, Int32(max(1, min(100, deadline.timeIntervalSinceNow * 1000)))) > 0 else { continue }
                     let count = buffer.withUnsafeMutableBytes { recv(self.connection.descriptor, $0.baseAddress, $0.count, 0) }
-                    if count <= 0 { break }
-                    bytes += buffer[0..<count]
-                    self.text = String(decoding: bytes, as: UTF8.self)
+                    if count <= 0 {
+                        self.peerClosed = true
+                        break
+                    }
+                    self.ingest(buffer[0..<count])
                 }
                 continuation.resume(returning: done(self))
             }.start()

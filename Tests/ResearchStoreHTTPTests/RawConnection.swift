@@ -10,8 +10,13 @@ import Testing
 final class RawConnection: @unchecked Sendable {
     let descriptor: Int32
 
-    init(port: Int) throws {
+    /// A connection to `port`; `receiveBuffer` caps the socket's receive buffer (set before
+    /// connecting, so the window is small from the start), for a reader that stalls the server soon.
+    init(port: Int, receiveBuffer: Int32? = nil) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBuffer {
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")

@@ -20,6 +20,15 @@ func launchServer(port: Int, environment: [String: String], standardError: Any =
     return server
 }
 
+/// True once the server on `port` answers `GET /readyz` with 200 (within 30 s).
+func waitUntilReady(port: Int) async throws -> Bool {
+    for _ in 0..<300 {
+        if let (status, _) = try? await callOnOwnConnection(port: port, .get, "/readyz", as: "probe"), status == .ok { return true }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    return false
+}
+
 /// A program's exit status and its standard output and error, together.
 struct ProgramOutput: Sendable {
     var status: Int32

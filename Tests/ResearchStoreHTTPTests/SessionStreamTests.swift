@@ -122,6 +122,37 @@ struct SessionStreamTests {
         }
     }
 
+    @Test("a client that stops reading is cut off after STREAM_WRITE_TIMEOUT_S, which frees its slot")
+    func stalledClient() async throws {
+        let user = uniqueUser()
+        var settings = StreamSettings()
+        settings.maximumStreams = 1
+        settings.writeTimeout = .seconds(2)
+        try await withAPI(tokenCounting: .estimate, streams: settings) { client in
+            let port = try #require(client.port)
+            let session = try await createSession(client, user: user)
+            let stalled = try RawConnection(port: port, receiveBuffer: 4096)
+            stalled.send("GET /db/sessions/\(session)/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nX-User-ID: \(user)\r\n\r\n")
+            func streamStatus() async throws -> Int? {
+                await (try EventStreamReader(port: port, path: "/db/sessions/\(session)/stream?after_seq=1000", user: user)).status()
+            }
+            // Its head arrived: the stalled stream holds the only slot.
+            let head = await stalled.receive(timeout: 2).text
+            try #require(head.hasPrefix("HTTP/1.1 200"), "\(head)")
+            #expect(try await streamStatus() == 503)
+            // 22.5 MB of messages: far more than the socket buffers take.
+            let content = String(repeating: "x", count: 250_000)
+            for _ in 0..<3 {
+                try await store(client, user: user, session: session, Array(repeating: content, count: 30))
+            }
+            // Cut off after its write deadline, the stalled stream gives its slot back.
+            #expect(try await waitUntil(every: .milliseconds(200)) { try await streamStatus() == 200 })
+            let rest = await stalled.receive(timeout: 30)
+            #expect(rest.closed, "the server did not close the stalled stream's connection")
+            #expect(rest.text.utf8.count < 22_000_000, "the stalled stream was sent whole")
+        }
+    }
+
     @Test("when shutdown begins, open streams end")
     func shutdown() async throws {
         let user = uniqueUser()
@@ -156,7 +187,7 @@ struct SessionStreamTests {
 
         var latencies: [Double] = []
         var seqs: [Int] = []
-        let count = 300
+        let count = 1000
         for index in 1...count {
             let (stored, _) = try await callOnOwnConnection(
                 port: portB, .post, "/db/messages/store", as: user,
@@ -164,7 +195,8 @@ struct SessionStreamTests {
             #expect(stored == .created)
             let acknowledged = Date()
             let events = await reader.events(1, timeout: 10)
-            latencies.append(Date().timeIntervalSince(acknowledged) * 1000)
+            // From the 201 to the arrival of the event's bytes (0 when they came first).
+            latencies.append(max(0, events.first.map { $0.arrival.timeIntervalSince(acknowledged) * 1000 } ?? 10_000))
             seqs += events.compactMap { $0.id.flatMap(Int.init) }
         }
         #expect(seqs == Array(1...count))
@@ -172,17 +204,56 @@ struct SessionStreamTests {
         let p50 = sorted[sorted.count / 2]
         let p99 = sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))]
         print("session stream across two processes: \(count) messages, delivery after the 201: p50 \(p50) ms, p99 \(p99) ms")
-        // The goal is 100 ms (scripts/bench measures it on a release build); a debug build on a
-        // shared machine gets ten times that before this fails.
-        #expect(p99 < 1000)
+        // The contract's bound, met here by a debug build (scripts/bench --streams measures the
+        // release build with 1,000 streams open).
+        #expect(p99 < 100)
     }
 
-    /// True once `GET /readyz` answers 200 (within 30 s).
-    func waitUntilReady(port: Int) async throws -> Bool {
-        for _ in 0..<300 {
-            if let (status, _) = try? await callOnOwnConnection(port: port, .get, "/readyz", as: "probe"), status == .ok { return true }
-            try await Task.sleep(for: .milliseconds(100))
+    @Test("after the listener's connection breaks, each stream catches up: messages, the session's change, research transitions, each once")
+    func catchUpAfterListenerOutage() async throws {
+        let user = uniqueUser()
+        let database = try #require(URLComponents(string: try TestDatabase.url()))
+        let forwarder = TCPForwarder(port: try freePort(), target: try #require(database.port))
+        defer { forwarder.stop() }
+        try forwarder.start()
+        var listenURL = database
+        listenURL.port = forwarder.port
+        try await withAPI(listenURL: listenURL.string) { client in
+            let port = try #require(client.port)
+            let session = try await createSession(client, user: user)
+            func createResearch() async throws -> String {
+                let created = try await client.call(
+                    .post, "/db/research/create", as: user,
+                    json: #"{"session_id": "\#(session)", "question": "q", "workflow_type": "stream.catch-up"}"#)
+                return try #require(try json(created)["id"] as? String)
+            }
+            let known = try await createResearch()  // before the stream opens: in what it knows
+            let untouched = try await createResearch()
+            let reader = try EventStreamReader(port: port, path: "/db/sessions/\(session)/stream", user: user)
+            #expect(await reader.status() == 200)
+            try await store(client, user: user, session: session, ["live"])
+            #expect(await reader.events(1).map(\.id) == ["1"])
+
+            forwarder.cut()  // the listener's connection breaks; nothing written now is announced to it
+            try await store(client, user: user, session: session, ["missed one", "missed two"])
+            #expect(try await client.call(.patch, "/db/sessions/\(session)", as: user, json: #"{"title": "while down"}"#).status == .ok)
+            for change in [#"{"status": "running"}"#, #"{"status": "completed", "result": {"answer": 42}}"#] {
+                #expect(try await client.call(.patch, "/db/research/\(known)", as: user, json: change).status == .ok)
+            }
+            let createdWhileDown = try await createResearch()
+            try forwarder.start()
+
+            let caughtUp = await reader.events(5, timeout: 15)
+            #expect(caughtUp.map(\.event) == ["message", "message", "session", "research", "research"], "\(reader.received)")
+            #expect(caughtUp.prefix(2).map(\.id) == ["2", "3"])
+            #expect(caughtUp.dropFirst(2).first?.object["title"] as? String == "while down")
+            let research = Dictionary(
+                caughtUp.dropFirst(3).map { ($0.object["id"] as? String ?? "", $0.object["status"] as? String ?? "") }, uniquingKeysWith: { $1 })
+            #expect(research == [known: "completed", createdWhileDown: "pending"])
+            #expect(research[untouched] == nil)
+            // Nothing more was queued: the next event is the next message.
+            try await store(client, user: user, session: session, ["after"])
+            #expect(await reader.events(1).map(\.id) == ["4"])
         }
-        return false
     }
 }

@@ -1,15 +1,19 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
 /// Forwards TCP connections from a loopback port to another (the test database), on threads of
-/// its own: a database that is "down" until `start()` is called, for outage tests.
+/// its own: a database that is "down" until `start()` is called, for outage tests. `cut()`
+/// also breaks the connections it forwards, as a network failure would.
 final class TCPForwarder: @unchecked Sendable {
     let port: Int
     let target: Int
     private var listener: Int32 = -1
+    /// The sockets of the connections forwarded so far.
+    private let forwarded = Mutex<[Int32]>([])
 
     init(port: Int, target: Int) {
         self.port = port
@@ -42,6 +46,7 @@ final class TCPForwarder: @unchecked Sendable {
                     close(upstream)
                     continue
                 }
+                self.forwarded.withLock { $0 += [client, upstream] }
                 Thread { Self.pump(from: client, to: upstream) }.start()
                 Thread { Self.pump(from: upstream, to: client) }.start()
             }
@@ -54,6 +59,14 @@ final class TCPForwarder: @unchecked Sendable {
             shutdown(listener, Int32(SHUT_RDWR))
             close(listener)
             listener = -1
+        }
+    }
+
+    /// Stops accepting and breaks every forwarded connection (both ends see it end).
+    func cut() {
+        stop()
+        for socket in forwarded.withLock({ sockets in defer { sockets = [] }; return sockets }) {
+            shutdown(socket, Int32(SHUT_RDWR))
         }
     }
 

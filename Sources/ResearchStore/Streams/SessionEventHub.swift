@@ -18,7 +18,7 @@ struct SessionSignals: Sendable {
 }
 
 /// The streams of this process by session, and the hints the listener hands them (see
-/// `SessionEventListener`). Bounded by `maximumStreams`.
+/// `SessionEventListener`). Bounded by `settings.maximumStreams`.
 public final class SessionEventHub: Sendable {
     struct Subscriber {
         var sessionID: UUID
@@ -34,10 +34,11 @@ public final class SessionEventHub: Sendable {
     }
 
     private let state = Mutex(State())
-    public let maximumStreams: Int
+    public let settings: StreamSettings
+    public var maximumStreams: Int { settings.maximumStreams }
 
-    public init(maximumStreams: Int = 1000) {
-        self.maximumStreams = maximumStreams
+    public init(settings: StreamSettings = StreamSettings()) {
+        self.settings = settings
     }
 
     /// Open streams.

@@ -10,10 +10,14 @@ public enum SessionEvent: Sendable {
     case deleted
 }
 
-/// Where the process's session streams stand (`STREAM_HEARTBEAT_S`, `MAX_STREAMS`).
+/// Where the process's session streams stand (`STREAM_HEARTBEAT_S`, `MAX_STREAMS`,
+/// `STREAM_WRITE_TIMEOUT_S`).
 public struct StreamSettings: Sendable {
     public var heartbeat: Duration = .seconds(15)
     public var maximumStreams = 1000
+    /// A stream whose client takes no data for this long (its socket buffers are full) is
+    /// ended and its connection closed, so a stalled client holds no slot for good.
+    public var writeTimeout: Duration = .seconds(30)
 
     public init() {}
 }
@@ -35,8 +39,12 @@ public struct SessionStreamService: Sendable {
         research = ResearchRequestStore(pool: pool)
     }
 
-    /// Messages read per round trip.
+    /// Messages read per round trip, and the content they may carry (one message always fits).
     static let batch = 100
+    static let batchBytes = 1 << 20
+    /// The research requests of a session a stream compares after its listener reconnected:
+    /// the newest ones, by creation.
+    static let researchWindow = 200
 
     /// A stream that is subscribed and allowed: what `run` continues.
     public struct Opened: Sendable {
@@ -45,6 +53,8 @@ public struct SessionStreamService: Sendable {
         let token: Int
         let wakes: AsyncStream<Void>
         let afterSeq: Int
+        /// The session as the stream opened.
+        let session: Session
     }
 
     /// Checks the request and subscribes: `after_seq` in the query, or the `Last-Event-ID` a
@@ -67,13 +77,16 @@ public struct SessionStreamService: Sendable {
         }
         do {
             let session = try await database(table: "sessions") { try await sessions.find(id: id, caller: caller) }
-            guard session != nil else { throw ServiceError.notFound("session") }
+            guard let session else { throw ServiceError.notFound("session") }
+            return Opened(sessionID: id, caller: caller, token: token, wakes: wakes, afterSeq: resumeFrom, session: session)
         } catch {
             hub.unsubscribe(token)
             throw error
         }
-        return Opened(sessionID: id, caller: caller, token: token, wakes: wakes, afterSeq: resumeFrom)
     }
+
+    /// How long one write of events may wait for a client that stopped reading.
+    public var writeTimeout: Duration { hub.settings.writeTimeout }
 
     /// Ends a running stream at its next turn (its server is shutting down).
     public func end(_ opened: Opened) {
@@ -82,10 +95,20 @@ public struct SessionStreamService: Sendable {
 
     /// Runs the stream until the session is deleted, the process shuts down, or `emit` throws
     /// (the client went away). `emit([])` is a keep-alive.
+    ///
+    /// After the listener reconnected (`catchUp`), notifications may have been lost: the stream
+    /// reads its messages on from its last seq, and compares the session and the states of its
+    /// research requests with what it last knew, sending those that changed (a request that
+    /// changed several times meanwhile is sent once, as it now stands).
     public func run(_ opened: Opened, emit: ([SessionEvent]) async throws -> Void) async throws {
         defer { hub.unsubscribe(opened.token) }
         var lastSeq = opened.afterSeq
         var behind = true  // the catch-up first
+        var known = try await KnownState(
+            session: opened.session,
+            research: database(table: "research_requests") {
+                try await research.states(sessionID: opened.sessionID, caller: opened.caller, limit: Self.researchWindow)
+            })
         var wakes = opened.wakes.makeAsyncIterator()
         while true {
             let signals = hub.take(opened.token)
@@ -97,8 +120,9 @@ public struct SessionStreamService: Sendable {
             var events: [SessionEvent] = []
             if behind || signals.catchUp || signals.messagesUpTo > lastSeq {
                 let page = try await database(table: "messages") {
-                    try await messages.page(
-                        sessionID: opened.sessionID, caller: opened.caller, ascending: true, afterSeq: lastSeq, limit: Self.batch)
+                    try await messages.streamPage(
+                        sessionID: opened.sessionID, caller: opened.caller, afterSeq: lastSeq, limit: Self.batch,
+                        maximumBytes: Self.batchBytes)
                 }
                 guard let page else {
                     try await emit([.deleted])
@@ -106,19 +130,29 @@ public struct SessionStreamService: Sendable {
                 }
                 events += page.map(SessionEvent.message)
                 lastSeq = page.last?.seq ?? lastSeq
-                behind = page.count == Self.batch
+                // A full page, or one the byte bound cut: there may be more.
+                behind = page.count == Self.batch || page.reduce(0) { $0 + $1.content.utf8.count } >= Self.batchBytes
             }
-            if signals.sessionChanged {
+            var researchChanged = signals.research
+            if signals.sessionChanged || signals.catchUp {
                 guard let session = try await database(table: "sessions", { try await sessions.find(id: opened.sessionID, caller: opened.caller) })
                 else {
                     try await emit([.deleted])
                     return
                 }
-                events.append(.session(session))
+                if signals.sessionChanged || known.differs(session) { events.append(.session(session)) }
+                known.session = session
             }
-            for id in signals.research.sorted(by: { $0.uuidString < $1.uuidString }) {
+            if signals.catchUp {
+                let states = try await database(table: "research_requests") {
+                    try await research.states(sessionID: opened.sessionID, caller: opened.caller, limit: Self.researchWindow)
+                }
+                researchChanged.formUnion(states.filter { known.research[$0.key] != $0.value }.keys)
+            }
+            for id in researchChanged.sorted(by: { $0.uuidString < $1.uuidString }) {
                 if let request = try await database(table: "research_requests", { try await research.find(id: id, caller: opened.caller) }) {
                     events.append(.research(request))
+                    known.remember(request)
                 }
             }
             if !events.isEmpty {
@@ -129,5 +163,23 @@ public struct SessionStreamService: Sendable {
             if behind { continue }
             guard await wakes.next() != nil else { return }
         }
+    }
+}
+
+/// What a stream last sent or saw of its session, to tell after missed notifications what changed.
+struct KnownState {
+    var session: Session
+    var research: [UUID: ResearchState]
+
+    /// Whether a client would see a change: the title, status or metadata (the counters move with every message).
+    func differs(_ current: Session) -> Bool {
+        (session.title, session.status, session.metadata) != (current.title, current.status, current.metadata)
+    }
+
+    /// Records a request sent; requests beyond the window's size are recorded only if known, so
+    /// a long stream of a busy session stays small (one it forgets may be sent once more after a reconnect).
+    mutating func remember(_ request: ResearchRequest) {
+        guard research[request.id] != nil || research.count < 2 * SessionStreamService.researchWindow else { return }
+        research[request.id] = ResearchState(status: request.status, attempt: request.attempt)
     }
 }

@@ -16,15 +16,25 @@ struct SessionStreamController {
             caller: try context.requireCaller(), sessionID: context.parameters.get("id") ?? "", query: request.queryValues,
             lastEventID: request.headers[.lastEventID])
         let streams = self.streams
+        let channel = context.channel
+        let logger = context.logger
         let body = ResponseBody { writer in
             // The server waits for its responses before it stops: a stream ends as soon as the
             // server's graceful shutdown begins (whoever began it), not when its deadline cancels it.
             try await withGracefulShutdownHandler {
-                try await streams.run(opened) { events in
-                    var bytes: [UInt8] = []
-                    if events.isEmpty { bytes.append(contentsOf: ": keep-alive\n\n".utf8) }
-                    for event in events { event.writeServerSentEvent(to: &bytes) }
-                    try await writer.write(ByteBuffer(bytes: bytes))
+                try await WriteDeadline.run(
+                    timeout: streams.writeTimeout,
+                    onStall: {
+                        logger.warning("stream client stopped reading; closing the connection")
+                        channel.close(promise: nil)
+                    }
+                ) { deadline in
+                    try await streams.run(opened) { events in
+                        var bytes: [UInt8] = []
+                        if events.isEmpty { bytes.append(contentsOf: ": keep-alive\n\n".utf8) }
+                        for event in events { event.writeServerSentEvent(to: &bytes) }
+                        try await deadline.watch { try await writer.write(ByteBuffer(bytes: bytes)) }
+                    }
                 }
             } onGracefulShutdown: {
                 streams.end(opened)
