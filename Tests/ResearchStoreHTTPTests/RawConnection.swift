@@ -29,6 +29,11 @@ final class RawConnection: @unchecked Sendable {
 
     deinit { close(descriptor) }
 
+    /// Closes the sending side (a FIN), as a client that goes away does.
+    func hangUp() {
+        shutdown(descriptor, Int32(SHUT_WR))
+    }
+
     func send(_ text: String) {
         var bytes = Array(text.utf8)
         _ = bytes.withUnsafeMutableBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

@@ -153,6 +153,30 @@ struct SessionStreamTests {
         }
     }
 
+    @Test("a client that hangs up frees its slot at once, not at the next keep-alive")
+    func hangUp() async throws {
+        let user = uniqueUser()
+        var settings = StreamSettings()
+        settings.maximumStreams = 1
+        settings.heartbeat = .seconds(3600)
+        try await withAPI(streams: settings) { client in
+            let port = try #require(client.port)
+            let session = try await createSession(client, user: user)
+            let first = try EventStreamReader(port: port, path: "/db/sessions/\(session)/stream", user: user)
+            #expect(await first.status() == 200)
+            let second = try EventStreamReader(port: port, path: "/db/sessions/\(session)/stream", user: user)
+            #expect(await second.status() == 503)
+            first.connection.hangUp()
+            // Nothing is written to the first stream (no message, no keep-alive for an hour):
+            // only its hang-up can free the slot.
+            let freed = try await waitUntil(guard: .seconds(5), every: .milliseconds(100)) {
+                await (try EventStreamReader(port: port, path: "/db/sessions/\(session)/stream", user: user)).status() == 200
+            }
+            #expect(freed, "the slot of a stream whose client hung up was not freed within 5 s")
+            #expect(await first.waitForEnd(timeout: 5), "the hung-up stream's body did not end")
+        }
+    }
+
     @Test("when shutdown begins, open streams end")
     func shutdown() async throws {
         let user = uniqueUser()

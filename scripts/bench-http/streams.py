@@ -5,7 +5,7 @@
 
 Opens N session streams (GET /db/sessions/{id}/stream, session n = PREFIX + 12 hex digits of n, all
 of user "bench", one stream each) on the server at 127.0.0.1:PORT, reads the server's resident
-memory (/proc/PID/status) before and after, then stores messages through the same server at R per
+memory (/proc/PID/status) before (after a warm-up: 64 streams opened and closed) and after, then stores messages through the same server at R per
 second for S seconds (open loop: each store starts on its schedule, over 32 keep-alive connections),
 spread over the sessions in turn. Every message's delivery on its stream is timed against the
 store's 201. Prints the figures; exit status 1 when a stored message never arrived.
@@ -182,6 +182,12 @@ async def main():
     args = parser.parse_args()
     sessions = [f"{args.prefix}{n:012x}" for n in range(1, args.streams + 1)]
 
+    # Warm-up: 64 streams opened at once and closed again, so the pool's connections and the
+    # server's first-use allocations are in the baseline, not charged to the streams.
+    warm = await open_all(sessions[:64], args.port)
+    await asyncio.sleep(1)
+    for stream in warm:
+        stream.close()
     await asyncio.sleep(1)
     rss_before = resident_kib(args.pid)
     opened_at = time.monotonic()

@@ -18,6 +18,8 @@ struct SessionStreamController {
         let streams = self.streams
         let channel = context.channel
         let logger = context.logger
+        // A client that hangs up ends its stream at once, freeing its slot.
+        HangUpDetector.watch(channel) { streams.end(opened) }
         let body = ResponseBody { writer in
             // The server waits for its responses before it stops: a stream ends as soon as the
             // server's graceful shutdown begins (whoever began it), not when its deadline cancels it.
@@ -39,6 +41,7 @@ struct SessionStreamController {
             } onGracefulShutdown: {
                 streams.end(opened)
             }
+            HangUpDetector.stopWatching(channel)
             try await writer.finish(nil)
         }
         return Response(
