@@ -57,6 +57,14 @@ public final class PostgresPool: Service, Sendable {
         _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {
         if let shared = sharedConnection { return try await body(shared) }
+        if let route = activeReadRoute {
+            do {
+                return try await route.replica.withConnection(body)
+            } catch where Self.primaryMayRetry(after: error) {
+                logger.debug("a unit of work routed to a replica runs again on the primary", metadata: ["error": "\(error)"])
+                route.onPrimary.store(true, ordering: .relaxed)
+            }
+        }
         let connection = try await lease()
         let result: Result
         do {
@@ -64,7 +72,12 @@ public final class PostgresPool: Service, Sendable {
             try await connection.sendQueuedStatements()
         } catch {
             await connection.dropQueuedStatements()
-            release(connection)
+            if configuration.serverMustBeWritable, (error as? PostgresError)?.sqlState == "25006" {
+                logger.warning("the database refused a write as read-only; closing the connection", metadata: ["db.sqlstate": "25006"])
+                discard(connection)
+            } else {
+                release(connection)
+            }
             throw error
         }
         release(connection)

@@ -20,6 +20,10 @@ public struct PostgresPoolConfiguration: Sendable {
     /// failure up to `reconnectBackoffCap`, before opening connections again (full jitter).
     public var reconnectBackoffBase: Duration = .milliseconds(50)
     public var reconnectBackoffCap: Duration = .seconds(5)
+    /// A connection whose statement failed with 25006 (read-only transaction) is closed, not lent
+    /// again: its server turned read-only, as an old primary does after a failover, and a new
+    /// connection (with `target_session_attrs=read-write`) finds the new one. False for replicas.
+    public var serverMustBeWritable = true
 
     public init() {}
 }

@@ -69,12 +69,17 @@ extension ResearchStoreCommand {
                 configuration: settings.pool, connection: observed, logger: logger,
                 recordWait: { metrics.recordPoolWait($0) })
             try await refuseIfSchemaIsBehind(pool: pool, logger: logger)
+            let replicaConnections = try replicaConfigurations(settings)
+            let replicas =
+                replicaConnections.isEmpty
+                ? nil : ReadReplicas(connections: replicaConnections, pool: settings.replicaPool, logger: logger)
             let shutdown = ShutdownState()
             let app = buildApplication(
                 settings: http, pool: pool, version: ResearchStoreCommand.version, logger: logger, metrics: metrics,
                 sweepInterval: settings.expirySweepInterval, shutdown: shutdown, cursors: settings.makeCursorSigner(),
                 exportLimits: settings.exportLimits, tokenCounting: settings.tokenCounting, researchLeases: settings.researchLeases,
-                streams: settings.streams, listenConfiguration: try listenConfiguration(settings))
+                streams: settings.streams, listenConfiguration: try listenConfiguration(settings), replicas: replicas,
+                replicaSettings: settings.replicas)
             // On SIGTERM: readiness turns false at once, then after the drain delay the server stops
             // accepting, lets requests in flight finish, and closes the pool. Past the deadline,
             // what is left is cancelled.
@@ -171,6 +176,11 @@ extension ResearchStoreCommand {
                     + "STREAM_WRITE_TIMEOUT_S=\(settings.streams.writeTimeout.components.seconds) "
                     + "DATABASE_LISTEN_URL=\(try listenConfiguration(settings).map { "\($0)" } ?? "(not set: DATABASE_URL)")")
             print(
+                "DATABASE_REPLICA_URLS=\(try replicaConfigurations(settings).map { "\($0)" }.joined(separator: " | ")) "
+                    + "DB_REPLICA_POOL_MAX=\(settings.replicaPool.maximumConnections) "
+                    + "REPLICA_WAIT_MS=\(settings.replicas.wait.components.seconds * 1000 + settings.replicas.wait.components.attoseconds / 1_000_000_000_000_000) "
+                    + "REPLICA_MAX_LAG_MS=\(settings.replicas.maximumLag.components.seconds * 1000 + settings.replicas.maximumLag.components.attoseconds / 1_000_000_000_000_000)")
+            print(
                 "RESEARCH_MAX_ATTEMPTS=\(settings.researchLeases.maxAttempts) "
                     + "RESEARCH_LEASE_SWEEP_INTERVAL_S=\(settings.researchLeases.sweepInterval.components.seconds)")
             print("TOKENIZER_VOCABULARY_DIR=\(settings.tokenizerVocabularyDirectory ?? "(not set: next to the executable, then the source tree)")")
@@ -245,6 +255,16 @@ func requireVocabularies(_ settings: Settings) throws {
                     + "set TOKENIZER_VOCABULARY_DIR to the folder of the .tiktoken files, or TOKEN_ENCODING=estimate")
             throw ExitCode(78)
         }
+    }
+}
+
+/// The parsed DATABASE_REPLICA_URLS, or libpq's reason (never a URL) and exit code 78.
+func replicaConfigurations(_ settings: Settings) throws -> [PostgresConfiguration] {
+    do {
+        return try settings.replicaConfigurations()
+    } catch let error as PostgresError {
+        printToStandardError("invalid DATABASE_REPLICA_URLS: \(error.message ?? "\(error)")")
+        throw ExitCode(78)
     }
 }
 

@@ -51,6 +51,11 @@ struct Settings {
     var streams = StreamSettings()
     /// The database the session streams' listener connects to (`DATABASE_LISTEN_URL`); nil: `DATABASE_URL`.
     var databaseListenURL: String?
+    /// Streaming replicas that reads may use (`DATABASE_REPLICA_URLS`), and how (`REPLICA_WAIT_MS`, `REPLICA_MAX_LAG_MS`).
+    var databaseReplicaURLs: [String] = []
+    var replicas = ReplicaSettings()
+    /// Each replica's pool (`DB_REPLICA_POOL_MAX`; the rest as the primary's).
+    var replicaPool = PostgresPoolConfiguration()
 
     /// Every problem found, one line each, so an operator fixes them all in one go.
     struct Invalid: Error, CustomStringConvertible {
@@ -124,6 +129,12 @@ struct Settings {
         settings.streams.maximumStreams = reader.integer("MAX_STREAMS", default: 1000, in: 0...1_000_000)
         settings.streams.writeTimeout = .seconds(reader.integer("STREAM_WRITE_TIMEOUT_S", default: 30, in: 1...3600))
         settings.databaseListenURL = reader.optional("DATABASE_LISTEN_URL")
+        settings.databaseReplicaURLs = Self.urls(in: reader.optional("DATABASE_REPLICA_URLS") ?? "")
+        settings.replicas.wait = .milliseconds(reader.integer("REPLICA_WAIT_MS", default: 100, in: 0...60_000))
+        settings.replicas.maximumLag = .milliseconds(reader.integer("REPLICA_MAX_LAG_MS", default: 1000, in: 0...3_600_000))
+        settings.replicaPool = settings.pool
+        settings.replicaPool.minimumConnections = 0
+        settings.replicaPool.maximumConnections = reader.integer("DB_REPLICA_POOL_MAX", default: 10, in: 1...1000)
         settings.exportLimits.maximumConcurrent = reader.integer("EXPORT_MAX_CONCURRENT", default: 2, in: 1...100)
         settings.exportLimits.writeTimeout = .seconds(reader.integer("EXPORT_WRITE_TIMEOUT_S", default: 30, in: 1...3600))
         if let secret = settings.cursorSecret, secret.utf8.count < CursorSigner.minimumSecretBytes {
@@ -191,6 +202,25 @@ struct Settings {
     /// does not work through a transaction-mode pooler), else the pool's own settings.
     func listenConfiguration() throws -> PostgresConfiguration? {
         try databaseListenURL.map { try connectionConfiguration($0) }
+    }
+
+    /// The replicas' connection settings (`DATABASE_REPLICA_URLS`).
+    func replicaConfigurations() throws -> [PostgresConfiguration] {
+        try databaseReplicaURLs.map { try connectionConfiguration($0) }
+    }
+
+    /// The URLs of a comma- or space-separated list. A comma inside a URL (several hosts,
+    /// `postgresql://a,b/db`) stays in it: a new URL starts only with a scheme.
+    static func urls(in list: String) -> [String] {
+        var urls: [String] = []
+        for piece in list.split(whereSeparator: { $0 == "," || $0.isWhitespace }) {
+            if piece.hasPrefix("postgresql://") || piece.hasPrefix("postgres://") || urls.isEmpty {
+                urls.append(String(piece))
+            } else {
+                urls[urls.count - 1] += "," + piece
+            }
+        }
+        return urls
     }
 
     private func connectionConfiguration(_ databaseURL: String) throws -> PostgresConfiguration {

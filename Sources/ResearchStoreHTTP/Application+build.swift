@@ -10,7 +10,7 @@ import ServiceLifecycle
 public func buildRouter(
     health: HealthService, pool: PostgresPool, metrics: AppMetrics = AppMetrics(), settings: HTTPSettings = HTTPSettings(),
     cursors: CursorSigner = .random(), exports: ExportGate? = nil, tokenCounting: TokenCountingMode = .default,
-    streams: SessionEventHub = SessionEventHub()
+    streams: SessionEventHub = SessionEventHub(), consistency: ConsistencyService? = nil
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
@@ -25,6 +25,9 @@ public func buildRouter(
     if let rateLimit = settings.rateLimit {
         router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(rate: rateLimit.rate, burst: rateLimit.burst)))
     }
+    router.add(
+        middleware: ConsistencyMiddleware(
+            consistency: consistency ?? ConsistencyService(primary: pool, replicas: nil, signer: cursors), metrics: metrics))
     let messages = MessageService(
         pool: pool, cursors: cursors, counting: tokenCounting, flushed: { metrics.recordMessageFlush($0) })
     HealthController(health: health).register(with: router)
@@ -51,17 +54,18 @@ public func buildRouter(
 
 /// Builds the whole application: router, request pool, the exports' own pool, the health probe's
 /// connection, expiry sweeper (every `sweepInterval`) and shutdown signal; stored messages are
-/// counted as `tokenCounting` says, research leases end as `researchLeases` says, and session
-/// streams listen on `listenConfiguration` (default: the pool's). Tests reuse it.
+/// counted as `tokenCounting` says, research leases end as `researchLeases` says, session
+/// streams listen on `listenConfiguration` (default: the pool's), and reads may go to `replicas`
+/// as `replicaSettings` allow. Tests reuse it.
 public func buildApplication(
     settings: HTTPSettings, pool: PostgresPool, version: String, logger: Logger, metrics: AppMetrics = AppMetrics(),
     sweepInterval: Duration = .seconds(60), shutdown: ShutdownState = ShutdownState(), cursors: CursorSigner = .random(),
     exportLimits: ExportLimits = ExportLimits(), tokenCounting: TokenCountingMode = .default,
     researchLeases: ResearchLeaseSettings = ResearchLeaseSettings(), streams: StreamSettings = StreamSettings(),
-    listenConfiguration: PostgresConfiguration? = nil
+    listenConfiguration: PostgresConfiguration? = nil, replicas: ReadReplicas? = nil, replicaSettings: ReplicaSettings = ReplicaSettings()
 ) -> some ApplicationProtocol {
     let probe = DatabaseProbe(configuration: pool.connectionConfiguration, logger: logger)
-    let health = HealthService(pool: pool, probe: probe, shutdown: shutdown, version: version)
+    let health = HealthService(pool: pool, probe: probe, shutdown: shutdown, version: version, replicas: replicas)
     var exportPoolConfiguration = PostgresPoolConfiguration()
     exportPoolConfiguration.maximumConnections = exportLimits.maximumConcurrent
     exportPoolConfiguration.acquireTimeout = pool.configuration.acquireTimeout
@@ -75,7 +79,8 @@ public func buildApplication(
     return Application(
         router: buildRouter(
             health: health, pool: pool, metrics: metrics, settings: settings, cursors: cursors, exports: exports,
-            tokenCounting: tokenCounting, streams: hub),
+            tokenCounting: tokenCounting, streams: hub,
+            consistency: ConsistencyService(primary: pool, replicas: replicas, signer: cursors, settings: replicaSettings)),
         server: .http1(
             configuration: .init(
                 idleTimeout: .nanoseconds(Int64(settings.idleTimeout.components.seconds) * 1_000_000_000),
@@ -86,6 +91,6 @@ public func buildApplication(
         services: [
             pool, exportPool, probe, ExpirySweeper(pool: pool, interval: sweepInterval, logger: logger),
             ResearchLeaseSweeper(pool: pool, settings: researchLeases, logger: logger), listener,
-        ],
+        ] + (replicas.map { [$0 as any Service] } ?? []),
         logger: logger)
 }

@@ -22,6 +22,24 @@ struct PoolHealthTests {
         }
     }
 
+    @Test("a connection whose server refuses writes as read-only (25006) is closed, unless the pool is a replica's")
+    func readOnlyServerIsDiscarded() async throws {
+        // Every transaction read-only, as on a standby or an old primary after a failover.
+        let readOnly = try TestDatabase.url() + "&options=-c%20default_transaction_read_only%3Don"
+        try await TestDatabase.withIntegerTable("read_only") { table in
+            try await withPool(connection: readOnly, { $0.maximumConnections = 1 }) { pool in
+                let refused = try await #require(throws: PostgresError.self) { try await pool.query("INSERT INTO \(identifier: table) VALUES (1)") }
+                #expect(refused.sqlState == "25006")
+                #expect(pool.statistics.discarded == 1)
+                #expect(try await pool.query("SELECT 1").count == 1)  // on a new connection
+            }
+            try await withPool(connection: readOnly, { $0.maximumConnections = 1; $0.serverMustBeWritable = false }) { pool in
+                _ = try await #require(throws: PostgresError.self) { try await pool.query("INSERT INTO \(identifier: table) VALUES (1)") }
+                #expect(pool.statistics.discarded == 0)
+            }
+        }
+    }
+
     @Test("an idle connection killed by the server is replaced before it is lent")
     func terminatedIdleConnectionIsReplaced() async throws {
         try await withPool({ $0.maximumConnections = 1 }) { pool in

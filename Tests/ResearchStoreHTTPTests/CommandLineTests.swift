@@ -48,6 +48,24 @@ struct CommandLineTests {
         #expect(!output.text.contains(password))
     }
 
+    @Test("DATABASE_REPLICA_URLS: a list split on commas and spaces, a multi-host URL kept whole, passwords masked; a bad one is exit 78")
+    func replicaURLs() async throws {
+        let url = try TestDatabase.url()
+        let replicas = "postgresql://r:secret-one@127.0.0.1:5433/db, postgresql://r:secret-two@127.0.0.2:5434,127.0.0.3:5435/db"
+        let output = try await run(
+            ["check"], environment: ["DATABASE_URL": url, "AUTH_MODE": "none", "DATABASE_REPLICA_URLS": replicas, "REPLICA_WAIT_MS": "250"])
+        #expect(output.status == 0, "\(output.text)")
+        let line = try #require(output.text.split(separator: "\n").first { $0.hasPrefix("DATABASE_REPLICA_URLS=") })
+        #expect(line.components(separatedBy: " | ").count == 2, "\(line)")
+        #expect(line.contains("127.0.0.1") && line.contains("127.0.0.2,127.0.0.3"), "\(line)")
+        #expect(line.contains("REPLICA_WAIT_MS=250") && line.contains("REPLICA_MAX_LAG_MS=1000"), "\(line)")
+        #expect(!output.text.contains("secret-one") && !output.text.contains("secret-two"))
+        let refused = try await run(
+            ["check"], environment: ["DATABASE_URL": url, "AUTH_MODE": "none", "DATABASE_REPLICA_URLS": "postgresql://r@127.0.0.1/db?bogus=1"])
+        #expect(refused.status == 78)
+        #expect(refused.text.contains("invalid DATABASE_REPLICA_URLS"), "\(refused.text)")
+    }
+
     @Test("DB_POOLER=transaction sends no startup option: an explicit statement timeout is refused, none is the default")
     func transactionPooler() async throws {
         let url = try TestDatabase.url()

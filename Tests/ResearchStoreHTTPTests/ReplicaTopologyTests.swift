@@ -10,14 +10,7 @@ struct ReplicaTopologyTests {
     @Test("replica-start --sync: the replica streams as the primary's synchronous standby, sees its writes and refuses its own")
     func synchronousReplica() async throws {
         try await ThrowawayCluster.with(prefix: "primary") { primary in
-            let replica = try await ThrowawayCluster.replica(of: primary, synchronous: true)
-            do {
-                try await check(primary: primary, replica: replica)
-            } catch {
-                await replica.destroy()
-                throw error
-            }
-            await replica.destroy()
+            try await ThrowawayCluster.withReplica(of: primary, synchronous: true) { try await check(primary: primary, replica: $0) }
         }
     }
 
@@ -42,6 +35,18 @@ struct ReplicaTopologyTests {
 }
 
 extension ThrowawayCluster {
+    /// Runs `body` on a new streaming replica of `primary`, removed afterwards whatever the outcome.
+    static func withReplica(of primary: ThrowawayCluster, synchronous: Bool, _ body: (ThrowawayCluster) async throws -> Void) async throws {
+        let replica = try await replica(of: primary, synchronous: synchronous)
+        do {
+            try await body(replica)
+        } catch {
+            await replica.destroy()
+            throw error
+        }
+        await replica.destroy()
+    }
+
     /// A streaming replica of `primary` (`scripts/local-db replica-start`), a cluster of its own.
     static func replica(of primary: ThrowawayCluster, synchronous: Bool) async throws -> ThrowawayCluster {
         var replica = ThrowawayCluster(name: primary.name + "-r", url: "", root: primary.root)

@@ -16,6 +16,8 @@ public struct HealthReport: Sendable {
     public var pool: PostgresPoolStatistics
     public var version: String
     public var uptimeSeconds: Int
+    /// The read replicas as last watched (`DATABASE_REPLICA_URLS`); empty without.
+    public var replicas: [ReadReplicas.Status] = []
     public var isHealthy: Bool { database.reachable }
 }
 
@@ -32,12 +34,14 @@ public struct HealthService: Sendable {
     let pool: PostgresPool
     let probe: DatabaseProbe
     let shutdown: ShutdownState
+    let replicas: ReadReplicas?
     let startedAt: ContinuousClock.Instant
     public let version: String
 
-    public init(pool: PostgresPool, probe: DatabaseProbe, shutdown: ShutdownState, version: String) {
+    public init(pool: PostgresPool, probe: DatabaseProbe, shutdown: ShutdownState, version: String, replicas: ReadReplicas? = nil) {
         self.pool = pool
         self.probe = probe
+        self.replicas = replicas
         self.shutdown = shutdown
         self.version = version
         self.startedAt = .now
@@ -54,7 +58,7 @@ public struct HealthService: Sendable {
     public func report() async -> HealthReport {
         HealthReport(
             database: await database(), pool: pool.statistics, version: version,
-            uptimeSeconds: Int((ContinuousClock.now - startedAt).components.seconds))
+            uptimeSeconds: Int((ContinuousClock.now - startedAt).components.seconds), replicas: replicas?.current ?? [])
     }
 
     /// Ready when not shutting down, the database answers, and its schema is at least what this

@@ -1,4 +1,5 @@
 import Hummingbird
+import PostgresPool
 import ResearchStore
 
 /// `/livez`, `/readyz` and `/db/health`.
@@ -61,6 +62,16 @@ extension HealthReport {
             ),
             ("version", .string(version)),
             ("uptime_s", .integer(uptimeSeconds)),
+            (
+                "replicas",
+                .array(
+                    replicas.map { replica in
+                        .object([
+                            ("host", .string(replica.host)), ("reachable", .bool(replica.reachable)),
+                            ("lag_ms", replica.reachable ? replica.lagMilliseconds.map { .integer($0) } ?? .null : .null),
+                        ])
+                    })
+            ),
         ])
     }
 }

@@ -46,6 +46,11 @@ public final class AppMetrics: Sendable {
         }
     }
 
+    /// `db_reads_total{target}`: reads of the API by where they ran (`primary` or `replica`).
+    func recordRead(_ target: ReadTarget) {
+        Counter(label: "db_reads_total", dimensions: [("target", target.rawValue)], factory: factory).increment()
+    }
+
     /// `rows_ingested_total{table}`: rows stored by the ingest routes.
     func recordIngested(_ count: Int, table: String) {
         Counter(label: "rows_ingested_total", dimensions: [("table", table)], factory: factory).increment(by: Int64(count))
