@@ -150,7 +150,11 @@ public struct SessionStreamService: Sendable {
                 researchChanged.formUnion(states.filter { known.research[$0.key] != $0.value }.keys)
             }
             for id in researchChanged.sorted(by: { $0.uuidString < $1.uuidString }) {
-                if let request = try await database(table: "research_requests", { try await research.find(id: id, caller: opened.caller) }) {
+                // Sent on a change of state only: the notification of a request committed just
+                // before the stream opened may arrive after it, and repeats what the stream knew.
+                if let request = try await database(table: "research_requests", { try await research.find(id: id, caller: opened.caller) }),
+                    known.research[request.id] != ResearchState(status: request.status, attempt: request.attempt)
+                {
                     events.append(.research(request))
                     known.remember(request)
                 }
