@@ -6,7 +6,7 @@
 # The same Swift version as CI (6.3.1) on the same Debian release as the runtime stage.
 FROM swift:6.3.1-bookworm AS build
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libpq-dev libssl-dev pkg-config \
+    && apt-get install -y --no-install-recommends libpq-dev libssl-dev libsqlite3-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Dependencies first, so that a source change does not refetch them.
@@ -19,10 +19,10 @@ RUN swift build -c release --product research-store --static-swift-stdlib \
 
 # --- run --------------------------------------------------------------------------------
 FROM debian:bookworm-slim
-# libpq5 for the server; postgresql-client (psql) and bash for the migration Job
+# libpq5 for the server, libsqlite3-0 for `research-store import`; postgresql-client (psql) and bash for the migration Job
 # (scripts/migrate); ca-certificates for sslmode=verify-full against public CAs.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libpq5 ca-certificates postgresql-client \
+    && apt-get install -y --no-install-recommends libpq5 libsqlite3-0 ca-certificates postgresql-client \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin research-store
 WORKDIR /app

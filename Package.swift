@@ -50,6 +50,14 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
+        // SQLite 3 from the system (Debian libsqlite3-dev), read by the importers only.
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // A small read-only SQLite wrapper: open, prepare, step, read columns. The only SQLite code.
+        .target(name: "SQLite", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
         // Plain-int wrappers of Linux epoll for the wrapper's readiness loop.
         .target(name: "CSystemEvents"),
         // tiktoken's o200k_base and cl100k_base in Swift: no dependencies, no Foundation. The
@@ -112,9 +120,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `research-store import`: readers of other stores' data, and a COPY writer into ours.
+        .target(
+            name: "Importers",
+            dependencies: [
+                "SQLite",
+                "Postgres",
+                "ResearchStore",
+                "Tokenizer",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "ResearchStoreCLI",
             dependencies: [
+                "Importers",
                 "ResearchStoreHTTP",
                 "ResearchStore",
                 "Tokenizer",

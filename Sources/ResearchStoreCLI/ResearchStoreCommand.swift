@@ -20,7 +20,7 @@ struct ResearchStoreCommand: AsyncParsableCommand {
         commandName: "research-store",
         abstract: "ResearchStore: the database service of an LLM research assistant.",
         version: version,
-        subcommands: [Serve.self, Migrate.self, Check.self, TokensCommand.self],
+        subcommands: [Serve.self, Migrate.self, Check.self, TokensCommand.self, ImportCommand.self],
         defaultSubcommand: Serve.self)
 }
 
