@@ -22,11 +22,15 @@ extension PostgresPool {
     /// that should only read. A unit that turns out to write (the replica answers 25006,
     /// read-only transaction), or that the replica cannot serve (connection lost, no connection
     /// in time, a query cancelled by replay), runs again, whole, on this pool: on a replica
-    /// nothing it did was written. Other pools (the exports') are not affected.
+    /// nothing it did was written. Other pools (the exports') are not affected. `finished` learns,
+    /// also when `body` throws, whether every unit ran on the replica (false once one ran here).
     public func routingReads<Result: Sendable>(
-        to replica: PostgresPool, isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> Result
+        to replica: PostgresPool, isolation: isolated (any Actor)? = #isolation, finished: (_ onReplica: Bool) -> Void = { _ in },
+        _ body: () async throws -> Result
     ) async throws -> Result {
-        try await Self.$readRoute.withValue(ReadRoute(primary: ObjectIdentifier(self), replica: replica)) { try await body() }
+        let route = ReadRoute(primary: ObjectIdentifier(self), replica: replica)
+        defer { finished(!route.onPrimary.load(ordering: .relaxed)) }
+        return try await Self.$readRoute.withValue(route) { try await body() }
     }
 
     /// The route this task's reads of this pool take, if any.

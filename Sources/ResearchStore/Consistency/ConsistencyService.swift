@@ -48,14 +48,20 @@ public final class ConsistencyService: Sendable {
         return signer.encode(Cursor(kind: Self.tokenKind, position: Int64(position)))
     }
 
-    /// Runs a read (`body`, told where it goes) on a replica when one may serve it, else on the
-    /// primary. A token this deployment did not issue is `400`.
-    public func read<Result: Sendable>(token: String?, _ body: (ReadTarget) async throws -> Result) async throws -> Result {
+    /// Runs a read (`body`) on a replica when one may serve it, else on the primary, and tells
+    /// `ranOn` where it ran in the end (the primary when the replica could not serve it). A token
+    /// this deployment did not issue is `400`.
+    public func read<Result: Sendable>(
+        token: String?, ranOn: (ReadTarget) -> Void, _ body: () async throws -> Result
+    ) async throws -> Result {
         let position = try token.map(position(of:))
         guard let replicas, hasReplicas,
             let replica = await replicas.replica(after: position, wait: settings.wait, maximumLag: settings.maximumLag)
-        else { return try await body(.primary) }
-        return try await primary.routingReads(to: replica) { try await body(.replica) }
+        else {
+            defer { ranOn(.primary) }
+            return try await body()
+        }
+        return try await primary.routingReads(to: replica, finished: { ranOn($0 ? .replica : .primary) }, body)
     }
 
     /// The WAL position a token carries.

@@ -18,9 +18,9 @@ struct ConsistencyMiddleware: RouterMiddleware {
         let token = request.headers[.consistencyToken]
         if request.method == .get || request.method == .head {
             guard !path.hasSuffix("/stream") else { return try await next(request, context) }
-            return try await consistency.read(token: token) { target in
-                metrics.recordRead(target)
-                return try await next(request, context)
+            // Counted where the read ran: on the primary when a replica could not serve it.
+            return try await consistency.read(token: token, ranOn: metrics.recordRead) {
+                try await next(request, context)
             }
         }
         var response = try await next(request, context)
