@@ -33,6 +33,7 @@ public func buildRouter(
     HealthController(health: health).register(with: router)
     MetricsController(metrics: metrics, health: health, messages: messages).register(with: router)
     OpenAPIController().register(with: router)
+    DashboardController(auth: settings.auth).register(with: router)
     let idempotent = IdempotentCreate(idempotency: IdempotencyService(pool: pool))
     SessionsController(sessions: SessionService(pool: pool, cursors: cursors), idempotent: idempotent).register(with: router)
     SessionStreamController(streams: SessionStreamService(pool: pool, hub: streams)).register(with: router)

@@ -17,7 +17,9 @@ func privateWindow() -> (from: String, to: String, start: Date) {
 
 @Suite("Admin statistics and audit")
 struct AdminEndpointTests {
-    static let routes = ["/db/admin/stats/feedback", "/db/admin/stats/telemetry", "/db/admin/stats/llm", "/db/admin/audit"]
+    static let routes = [
+        "/db/admin/stats/feedback", "/db/admin/stats/telemetry", "/db/admin/stats/llm", "/db/admin/stats/activity", "/db/admin/audit",
+    ]
 
     @Test("admin routes are 403 for others, and bad parameters are 422 before that")
     func adminOnly() async throws {
@@ -144,6 +146,65 @@ struct AdminEndpointTests {
             #expect(models[0]["cost_usd"] as? Double == 0.3)
             #expect(models[1]["cost_usd"] is NSNull)
             #expect(String(buffer: response.body).contains(#""cost_usd":0.3,"#))
+        }
+    }
+
+    @Test("activity statistics: sessions and messages per UTC day with zeros, research by status with duration percentiles")
+    func activityStatistics() async throws {
+        let user = uniqueUser()
+        let window = privateWindow()
+        try await withAPI { client in
+            let first = try await createSession(client, user: user)
+            let second = try await createSession(client, user: user)
+            for session in [first, first, second] { _ = try await storeMessage(client, user: user, session: session) }
+            var research: [String] = []
+            for _ in 0..<4 { research.append(try await createResearch(client, user: user, session: first)) }
+            for (id, outcome) in [(research[0], #"{"status": "completed", "result": {}}"#), (research[1], #"{"status": "completed", "result": {}}"#),
+                (research[2], #"{"status": "failed", "error": "timeout"}"#)]
+            {
+                #expect(try await client.call(.patch, "/db/research/\(id)", as: user, json: #"{"status": "running"}"#).status == .ok)
+                #expect(try await client.call(.patch, "/db/research/\(id)", as: user, json: outcome).status == .ok)
+            }
+            // Into the private window, with durations of 1000, 3000 (completed) and 500 ms (failed).
+            let at = window.start.addingTimeInterval(600)
+            _ = try await TestDatabase.withConnection { connection in
+                try await connection.query(
+                    "UPDATE messages SET created_at = \(at) WHERE session_id IN (SELECT id FROM sessions WHERE user_id = \(user))")
+                try await connection.query(
+                    "UPDATE sessions SET created_at = \(at), updated_at = \(at), last_message_at = \(at) WHERE user_id = \(user)")
+                for (id, milliseconds) in [(research[0], 1000), (research[1], 3000), (research[2], 500)] {
+                    try await connection.query(
+                        """
+                        UPDATE research_requests SET created_at = \(at), started_at = \(at),
+                            finished_at = \(at)::timestamptz + \(milliseconds)::int * interval '1 millisecond'
+                        WHERE id = \(id)::uuid
+                        """)
+                }
+                try await connection.query("UPDATE research_requests SET created_at = \(at) WHERE id = \(research[3])::uuid")
+            }
+            // Two days: the window's day holds everything, the day before is zeros.
+            let from = Timestamp.format(window.start.addingTimeInterval(-86400))
+            let statistics = try json(
+                try await client.call(.get, "/db/admin/stats/activity?from=\(from)&to=\(window.to)", as: "ops", admin: true))
+            let days = try #require(statistics["by_day"] as? [[String: Any]])
+            let day = String(window.from.prefix(10))
+            #expect(days.count == 2 && days.last?["day"] as? String == day)
+            #expect(days.first?["sessions"] as? Int == 0 && days.first?["messages"] as? Int == 0)
+            #expect(days.last?["sessions"] as? Int == 2 && days.last?["messages"] as? Int == 3)
+            let byStatus = try #require(statistics["research"] as? [String: [String: Any]])
+            let completed = try #require(byStatus["completed"]?["duration_ms"] as? [String: Any])
+            #expect(byStatus["completed"]?["count"] as? Int == 2)
+            #expect(completed["mean"] as? Double == 2000 && completed["p50"] as? Double == 2000 && completed["max"] as? Double == 3000)
+            #expect(abs((completed["p95"] as? Double ?? 0) - 2900) < 1e-6)
+            #expect(byStatus["failed"]?["count"] as? Int == 1 && (byStatus["failed"]?["duration_ms"] as? [String: Any])?["p50"] as? Double == 500)
+            #expect(byStatus["pending"]?["count"] as? Int == 1 && (byStatus["pending"]?["duration_ms"] as? [String: Any])?["mean"] is NSNull)
+            #expect(byStatus["running"]?["count"] as? Int == 0 && byStatus["cancelled"]?["count"] as? Int == 0)
+
+            let empty = try json(
+                try await client.call(
+                    .get, "/db/admin/stats/activity?from=1999-01-01T00:00:00Z&to=1999-01-03T00:00:00Z", as: "ops", admin: true))
+            #expect((empty["by_day"] as? [[String: Any]])?.map { $0["day"] as? String } == ["1999-01-01", "1999-01-02"])
+            #expect((empty["research"] as? [String: [String: Any]])?["completed"]?["count"] as? Int == 0)
         }
     }
 

@@ -90,7 +90,10 @@ struct ExtremeValuesTests {
 
             for date in Self.dates {
                 let query = date.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? date
-                for path in ["/db/analytics/summary", "/db/admin/stats/feedback", "/db/admin/stats/telemetry", "/db/admin/stats/llm"] {
+                for path in [
+                    "/db/analytics/summary", "/db/admin/stats/feedback", "/db/admin/stats/telemetry", "/db/admin/stats/llm",
+                    "/db/admin/stats/activity",
+                ] {
                     try await expectSurvives(.get, "\(path)?from=\(query)")
                     try await expectSurvives(.get, "\(path)?to=\(query)")
                     try await expectSurvives(.get, "\(path)?from=\(query)&to=\(query)")

@@ -43,6 +43,7 @@ struct RouteAccessTests {
 
     static let publicOperations: Set<String> = [
         "GET /livez", "GET /readyz", "GET /db/health", "GET /metrics", "GET /openapi.json", "GET /openapi.yaml", "GET /docs",
+        "GET /dashboard", "GET /dashboard/app.js", "GET /dashboard/app.css",
     ]
 
     static let streamOperation = "GET /db/sessions/{id}/stream"
@@ -96,6 +97,7 @@ struct RouteAccessTests {
         "GET /db/admin/stats/feedback": .init(path: { _ in "/db/admin/stats/feedback" }, owner: 403, other: 403, admin: 200),
         "GET /db/admin/stats/telemetry": .init(path: { _ in "/db/admin/stats/telemetry" }, owner: 403, other: 403, admin: 200),
         "GET /db/admin/stats/llm": .init(path: { _ in "/db/admin/stats/llm" }, owner: 403, other: 403, admin: 200),
+        "GET /db/admin/stats/activity": .init(path: { _ in "/db/admin/stats/activity" }, owner: 403, other: 403, admin: 200),
         "GET /db/admin/audit": .init(path: { _ in "/db/admin/audit" }, owner: 403, other: 403, admin: 200),
         "POST /db/domain-sets": .init(
             path: { _ in "/db/domain-sets" }, body: { #"{"name": "\#($0.domainSet)-new", "domains": ["a.org"]}"# }, owner: 403, other: 403, admin: 201),

@@ -10,6 +10,7 @@ struct AdminController {
         router.get("/db/admin/stats/feedback", use: feedback)
         router.get("/db/admin/stats/telemetry", use: telemetry)
         router.get("/db/admin/stats/llm", use: llm)
+        router.get("/db/admin/stats/activity", use: activity)
         router.get("/db/admin/audit", use: auditTrail)
     }
 
@@ -23,6 +24,10 @@ struct AdminController {
 
     @Sendable func llm(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
         JSONResponse(body: try await statistics.llm(caller: try context.requireCaller(), query: request.queryValues).json)
+    }
+
+    @Sendable func activity(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {
+        JSONResponse(body: try await statistics.activity(caller: try context.requireCaller(), query: request.queryValues).json)
     }
 
     @Sendable func auditTrail(_ request: Request, context: AppRequestContext) async throws -> JSONResponse {

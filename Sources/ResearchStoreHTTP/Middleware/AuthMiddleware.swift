@@ -10,8 +10,12 @@ struct AuthMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let mode: AuthMode
 
-    /// Routes that need no credentials in any mode.
-    static let publicPaths: Set<String> = ["/livez", "/readyz", "/db/health", "/metrics", "/openapi.json", "/openapi.yaml", "/docs"]
+    /// Routes that need no credentials in any mode. The dashboard's shell and assets hold no data:
+    /// every figure the page shows comes from the admin routes, called with the operator's token.
+    static let publicPaths: Set<String> = [
+        "/livez", "/readyz", "/db/health", "/metrics", "/openapi.json", "/openapi.yaml", "/docs",
+        "/dashboard", "/dashboard/app.js", "/dashboard/app.css",
+    ]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response

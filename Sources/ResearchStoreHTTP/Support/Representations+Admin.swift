@@ -58,3 +58,36 @@ extension LLMStatistics {
         ]
     }
 }
+
+extension ActivityStatistics {
+    var json: JSONValue {
+        .object([
+            ("from", .timestamp(from)),
+            ("to", .timestamp(to)),
+            (
+                "by_day",
+                .array(byDay.map { .object([("day", .string($0.day)), ("sessions", .integer($0.sessions)), ("messages", .integer($0.messages))]) })
+            ),
+            (
+                "research",
+                .object(
+                    Self.researchStatuses.map { status in
+                        let figures = researchByStatus[status]
+                        return (
+                            status,
+                            .object([
+                                ("count", .integer(figures?.count ?? 0)),
+                                (
+                                    "duration_ms",
+                                    .object([
+                                        ("mean", .double(figures?.mean)), ("p50", .double(figures?.p50)), ("p95", .double(figures?.p95)),
+                                        ("max", .double(figures?.max)),
+                                    ])
+                                ),
+                            ])
+                        )
+                    })
+            ),
+        ])
+    }
+}
