@@ -367,7 +367,7 @@ struct AdminStatisticsPlanTests {
         return [node] + ((node["Plans"] as? [Any]) ?? []).flatMap(nodes)
     }
 
-    @Test("a one-day window over a million events (and large usage and feedback tables) is an index range scan, not a table scan")
+    @Test("a one-day window over a million events (and large usage, feedback, session, message and research tables) is an index range scan, not a table scan")
     func statisticsUseIndexes() async throws {
         let owner = "bulk-plan-owner"
         try await TestDatabase.withConnection { connection in
@@ -403,6 +403,26 @@ struct AdminStatisticsPlanTests {
                     """)
                 try await connection.query("ANALYZE analytics_events, llm_usage, feedback")
             }
+            // The activity figures' tables (migration 006's BRIN indexes): 4 messages and a
+            // pending research request per bulk session, seeded once.
+            let seededMessages = try await connection.query(
+                "SELECT count(*) FROM messages m JOIN sessions s ON s.id = m.session_id WHERE s.user_id = \(owner)")[0].decode(0, as: Int.self)
+            if seededMessages == 0 {
+                try await connection.query(
+                    """
+                    INSERT INTO messages (id, session_id, seq, role, content, token_count, created_at)
+                    SELECT gen_random_uuid(), s.id, n, 'user', 'bulk', 1, s.created_at + n * interval '1 second'
+                    FROM sessions s CROSS JOIN generate_series(1, 4) n WHERE s.user_id = \(owner)
+                    ORDER BY s.created_at, n
+                    """)
+                try await connection.query(
+                    """
+                    INSERT INTO research_requests (id, session_id, user_id, question, workflow_type, created_at)
+                    SELECT gen_random_uuid(), id, user_id, 'bulk', 'bulk', created_at FROM sessions WHERE user_id = \(owner)
+                    ORDER BY created_at
+                    """)
+                try await connection.query("ANALYZE sessions, messages, research_requests")
+            }
             try await connection.query("SELECT pg_advisory_unlock(4242)")
 
             let from = Timestamp.parse("2024-06-01T00:00:00Z")!
@@ -411,6 +431,9 @@ struct AdminStatisticsPlanTests {
                 ("analytics_events", AnalyticsStore.telemetryQuery(from: from, to: to)),
                 ("llm_usage", LLMUsageStore.statisticsQuery(from: from, to: to)),
                 ("feedback", FeedbackStore.statisticsQuery(from: from, to: to)),
+                ("sessions", AdminStatisticsService.activityByDayQuery(from: from, to: to)),
+                ("messages", AdminStatisticsService.activityByDayQuery(from: from, to: to)),
+                ("research_requests", AdminStatisticsService.activityResearchQuery(from: from, to: to)),
             ]
             for (table, query) in queries {
                 let explain = PostgresQuery(unsafeSQL: "EXPLAIN (FORMAT JSON) " + query.sql, bindings: query.bindings)
@@ -427,6 +450,11 @@ struct AdminStatisticsPlanTests {
             // And the statement answers: 2,880 events in that day (one per 30 s).
             let rows = try await connection.query(AnalyticsStore.telemetryQuery(from: from, to: to))
             #expect(try rows[0].decode(2, as: Int.self) >= 2880)
+            // And the activity: 144 bulk sessions that day (one per 10 minutes), 4 messages each.
+            let days = try await connection.query(AdminStatisticsService.activityByDayQuery(from: from, to: to))
+            #expect(days.count == 1)
+            let (_, sessions, messages) = try days[0].decode((String, Int, Int).self)
+            #expect(sessions >= 144 && messages >= 576)
         }
     }
 }
