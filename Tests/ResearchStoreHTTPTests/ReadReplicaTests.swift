@@ -53,7 +53,10 @@ struct ReadReplicaTests {
                             continue
                         }
                         let (read, _) = try await Self.call(port, .get, "/db/sessions/\(id)", user: user, token: token)
-                        if read.status != .ok || read.object["title"] as? String != title { missing += 1 }
+                        if read.status != .ok || read.object["title"] as? String != title {
+                            missing += 1
+                            print("read-your-writes: a read missed its write: \(read.status) \(read.text.prefix(300))")
+                        }
                     }
                     return missing
                 }

@@ -101,10 +101,14 @@ final class WritePositions: Sendable {
             // A question sent after our commit covers it; an older one may not.
             if let flight, flight.started >= now { return flight.answer }
             let pool = self.pool
+            // The instant is taken before the question can be sent: a flight's question always
+            // runs after its `started`, so a commit that returned before `started` is covered.
+            // (Taken after creating the task, a task already running could ask before it.)
+            let started = ContinuousClock.now
             let answer = Task {
                 UInt64(try await pool.query("SELECT (pg_current_wal_insert_lsn() - '0/0')::int8").first?.decode(0, as: Int64.self) ?? 0)
             }
-            flight = Flight(started: .now, answer: answer)
+            flight = Flight(started: started, answer: answer)
             return answer
         }
         return try await answer.value
