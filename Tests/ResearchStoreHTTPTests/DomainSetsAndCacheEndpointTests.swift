@@ -172,12 +172,14 @@ struct CacheEndpointTests {
             }
             try expectProblem(try await client.call(.get, "/db/cache/\(prefix)/0", as: "u"), .notFound)
             #expect(try await client.call(.get, "/db/cache/\(prefix)/9", as: "u").status == .ok)
-            #expect(try await remaining(prefix) == 10)
+            // 10, unless the sweeper of another test's server on this database came first.
+            let before = try await remaining(prefix)
+            #expect((1...10).contains(before))
 
             try await withPool { pool in
                 let sweeper = ExpirySweeper(pool: pool, interval: .seconds(3600), batchSize: 3, logger: TestDatabase.logger)
                 let swept = await sweeper.sweepOnce()
-                #expect(swept.cache >= 9)
+                #expect(swept.cache >= before - 1)
             }
             #expect(try await remaining(prefix) == 1)
             #expect(try await client.call(.get, "/db/cache/\(prefix)/9", as: "u").status == .ok)
